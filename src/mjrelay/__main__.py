@@ -1,0 +1,3 @@
+from mjrelay.cli import main
+
+main()

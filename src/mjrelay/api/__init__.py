@@ -1,0 +1,1 @@
+"""HTTP: routes and wire models only; the work is done by services."""

@@ -1,0 +1,84 @@
+"""Plain ASGI middleware (cheap on the hot path): mode-prefixed aliases and a body size cap."""
+
+from __future__ import annotations
+
+import json
+
+from starlette.exceptions import HTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+MODE_PREFIXES = {"/mj-fast/mj": "fast", "/mj-relax/mj": "relax", "/mj-turbo/mj": "turbo"}
+
+
+class ModePrefixMiddleware:
+    """Serves ``/mj-fast/mj/...`` (and relax, turbo) as ``/mj/...`` with that speed mode."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            path: str = scope["path"]
+            if path.startswith("/mj-"):
+                for prefix, mode in MODE_PREFIXES.items():
+                    if path.startswith(prefix + "/"):
+                        scope = dict(scope)
+                        scope["path"] = path[len(prefix) - 3 :]
+                        scope["raw_path"] = scope["path"].encode()
+                        scope["mjrelay.mode"] = mode
+                        break
+        await self.app(scope, receive, send)
+
+
+class BodyLimitMiddleware:
+    """Refuses request bodies over ``max_bytes`` with 413 before they are read into memory."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        for name, value in scope["headers"]:
+            if name == b"content-length":
+                if not value.isdigit() or int(value) > self.max_bytes:
+                    await self._reject(send)
+                    return
+                break
+        received = 0
+
+        async def limited_receive() -> Message:
+            # Chunked bodies have no Content-Length: count as they arrive. The route's error
+            # handler turns this into the 413 envelope.
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.max_bytes:
+                    raise HTTPException(413, self.description)
+            return message
+
+        await self.app(scope, limited_receive, send)
+
+    @property
+    def description(self) -> str:
+        return f"body: larger than {self.max_bytes} bytes"
+
+    async def _reject(self, send: Send) -> None:
+        body = json.dumps(
+            {"code": 4, "description": self.description, "result": None, "properties": {}}
+        ).encode()
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 413,
+                "headers": [
+                    (b"content-type", b"application/json"),
+                    (b"content-length", str(len(body)).encode()),
+                    (b"connection", b"close"),
+                ],
+            }
+        )
+        await send({"type": "http.response.body", "body": body})

@@ -1,0 +1,87 @@
+"""``/mj/task/*``: fetch, lists, seed and cancel.
+
+Fetch is the hot path (clients poll it): it serves the task JSON bytes the store serialized when
+the task last changed, swapping in the base URL, without building any model.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Query, Response
+
+from mjrelay.api.deps import BaseURL, CurrentPrincipal, CurrentRelay
+from mjrelay.api.wire import Envelope, ListByConditionRequest, Task
+from mjrelay.media.store import BASE_URL_MARKER
+
+router = APIRouter(prefix="/mj/task", tags=["tasks"])
+
+_MARKER = BASE_URL_MARKER.encode()
+_JSON = "application/json"
+_NOT_FOUND: dict[int | str, dict[str, Any]] = {
+    404: {"model": Envelope, "description": "Unknown task, or not the caller's."}
+}
+
+
+def _with_base(wire: bytes, base: str) -> bytes:
+    return wire.replace(_MARKER, base.encode()) if _MARKER in wire else wire
+
+
+def _array(wires: list[bytes], base: str) -> bytes:
+    return _with_base(b"[" + b",".join(wires) + b"]", base)
+
+
+@router.get(
+    "/{task_id}/fetch",
+    response_class=Response,
+    responses={200: {"model": Task, "description": "The task JSON."}, **_NOT_FOUND},
+)
+async def fetch(
+    task_id: str, principal: CurrentPrincipal, relay: CurrentRelay, base: BaseURL
+) -> Response:
+    wire = await relay.tasks.fetch_wire(principal.tenant_id, task_id)
+    return Response(_with_base(wire, base), media_type=_JSON)
+
+
+@router.post(
+    "/list-by-condition",
+    response_class=Response,
+    responses={200: {"model": list[Task], "description": "The caller's tasks among `ids`."}},
+)
+async def list_by_condition(
+    body: ListByConditionRequest, principal: CurrentPrincipal, relay: CurrentRelay, base: BaseURL
+) -> Response:
+    wires = await relay.tasks.list_by_ids(principal.tenant_id, body.ids)
+    return Response(_array(wires, base), media_type=_JSON)
+
+
+@router.get(
+    "/list",
+    response_class=Response,
+    responses={200: {"model": list[Task], "description": "The caller's tasks, newest first."}},
+)
+async def list_tasks(
+    principal: CurrentPrincipal,
+    relay: CurrentRelay,
+    base: BaseURL,
+    limit: int = Query(100, ge=1, le=1000),
+    offset: int = Query(0, ge=0, le=1_000_000),
+    before: str | None = Query(None, max_length=32, description="Cursor: ids older than this."),
+) -> Response:
+    rows = await relay.tasks.list_recent(
+        principal.tenant_id, limit=limit, offset=offset, before=before
+    )
+    headers = {"X-Next-Cursor": rows[-1][0]} if len(rows) == limit else {}
+    return Response(_array([wire for _id, wire in rows], base), media_type=_JSON, headers=headers)
+
+
+@router.get("/{task_id}/image-seed", response_model=Envelope, responses=_NOT_FOUND)
+async def image_seed(task_id: str, principal: CurrentPrincipal, relay: CurrentRelay) -> Envelope:
+    seed = await relay.tasks.image_seed(principal.tenant_id, task_id)
+    return Envelope(code=1, description="Success", result=seed)
+
+
+@router.post("/{task_id}/cancel", response_model=Envelope, responses=_NOT_FOUND)
+async def cancel(task_id: str, principal: CurrentPrincipal, relay: CurrentRelay) -> Envelope:
+    await relay.tasks.cancel(principal.tenant_id, task_id)
+    return Envelope(code=1, description="Cancelled", result=task_id)

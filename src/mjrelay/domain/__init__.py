@@ -1,0 +1,1 @@
+"""The task model, its state machine and the customId grammar: no I/O lives here."""

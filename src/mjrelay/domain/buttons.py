@@ -1,0 +1,53 @@
+"""The button sets a finished task carries, exactly as Midjourney shows them.
+
+Clients render these buttons and send their ``customId`` back, so labels, emoji and order follow
+Midjourney (and the contract's seed example) and every id comes from ``build_custom_id``.
+"""
+
+from __future__ import annotations
+
+from mjrelay.domain.custom_id import ButtonKind, CustomId, build_custom_id
+from mjrelay.domain.task import Button
+
+__all__ = ["describe_buttons", "grid_buttons", "shorten_buttons", "upscale_buttons"]
+
+
+def _button(cid: CustomId, label: str = "", emoji: str = "") -> Button:
+    return Button(custom_id=build_custom_id(cid), emoji=emoji, label=label, type=2, style=2)
+
+
+def grid_buttons(job_hash: str) -> list[Button]:
+    """U1-U4, reroll, V1-V4: the buttons under a four-image grid (imagine, variation, reroll)."""
+    buttons = [_button(CustomId(ButtonKind.UPSAMPLE, i, job_hash), f"U{i}") for i in range(1, 5)]
+    buttons.append(_button(CustomId(ButtonKind.REROLL, 0, job_hash), emoji="🔄"))
+    buttons.extend(
+        _button(CustomId(ButtonKind.VARIATION, i, job_hash), f"V{i}") for i in range(1, 5)
+    )
+    return buttons
+
+
+def upscale_buttons(job_hash: str) -> list[Button]:
+    """The buttons under a single upscaled image: upscale, vary, zoom and pan."""
+    styled = ButtonKind.UPSAMPLE_STYLED
+    pans = (("left", "⬅️"), ("right", "➡️"), ("up", "⬆️"), ("down", "⬇️"))
+    return [
+        _button(CustomId(styled, 1, job_hash, "v6_2x_subtle"), "Upscale (Subtle)"),
+        _button(CustomId(styled, 1, job_hash, "v6_2x_creative"), "Upscale (Creative)"),
+        _button(CustomId(ButtonKind.LOW_VARIATION, 1, job_hash), "Vary (Subtle)", "🪄"),
+        _button(CustomId(ButtonKind.HIGH_VARIATION, 1, job_hash), "Vary (Strong)", "🪄"),
+        _button(CustomId(ButtonKind.INPAINT, 1, job_hash), "Vary (Region)", "🖌️"),
+        _button(CustomId(ButtonKind.OUTPAINT, 1, job_hash, "50"), "Zoom Out 2x", "🔍"),
+        _button(CustomId(ButtonKind.OUTPAINT, 1, job_hash, "75"), "Zoom Out 1.5x", "🔍"),
+        _button(CustomId(ButtonKind.CUSTOM_ZOOM, 1, job_hash), "Custom Zoom", "🔍"),
+        *(_button(CustomId(ButtonKind.PAN, 1, job_hash, d), emoji=e) for d, e in pans),
+    ]
+
+
+def describe_buttons() -> list[Button]:
+    """Buttons 1-4 under a describe result: each imagines one of the four prompts."""
+    return [_button(CustomId(ButtonKind.PIC_READER, i, None), str(i)) for i in range(1, 5)]
+
+
+def shorten_buttons() -> list[Button]:
+    """Buttons 1-5 under a shorten result: each imagines one of the five shortened prompts."""
+    return [_button(CustomId(ButtonKind.PROMPT_ANALYZER, i, None), str(i)) for i in range(1, 6)]

@@ -1,0 +1,1 @@
+"""Images: validating what clients send and storing what engines make."""

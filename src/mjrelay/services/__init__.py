@@ -1,0 +1,1 @@
+"""Use cases: what the API asks for, done with the store and the engines."""

@@ -1,0 +1,82 @@
+"""Wires the relay together: one object that owns the database, engines and services."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import httpx
+
+from mjrelay.core.logging import get_logger
+from mjrelay.core.settings import Settings
+from mjrelay.engines.base import Engine
+from mjrelay.engines.registry import EngineRegistry
+from mjrelay.engines.sandbox import SandboxEngine
+from mjrelay.media.fetch import ImageFetcher
+from mjrelay.media.store import MediaStore
+from mjrelay.services.cache import WireCache
+from mjrelay.services.lifecycle import TaskLifecycle
+from mjrelay.services.runner import Runner
+from mjrelay.services.tasks import TaskService
+from mjrelay.store.db import Database
+from mjrelay.store.keys import KeyStore
+from mjrelay.store.tasks import TaskStore
+
+log = get_logger("mjrelay")
+
+
+@dataclass
+class Relay:
+    settings: Settings
+    db: Database
+    keys: KeyStore
+    media: MediaStore
+    lifecycle: TaskLifecycle
+    tasks: TaskService
+    runner: Runner
+    fetcher: ImageFetcher
+
+    @classmethod
+    def build(
+        cls,
+        settings: Settings,
+        *,
+        engines: list[Engine] | None = None,
+        fetch_transport: httpx.AsyncBaseTransport | None = None,
+    ) -> Relay:
+        db = Database(settings.resolved_database_url)
+        media = MediaStore(settings.images_dir)
+        cache = WireCache(settings.fetch_cache_entries, cache_unfinished=db.is_sqlite)
+        lifecycle = TaskLifecycle(TaskStore(db), cache)
+        registry = EngineRegistry(
+            engines if engines is not None else [SandboxEngine(settings.sandbox, media)],
+            default=(engines[0].name if engines else SandboxEngine.name),
+        )
+        fetcher = ImageFetcher(max_bytes=settings.max_image_bytes, transport=fetch_transport)
+        return cls(
+            settings=settings,
+            db=db,
+            keys=KeyStore(db),
+            media=media,
+            lifecycle=lifecycle,
+            tasks=TaskService(settings, lifecycle, registry, media, fetcher),
+            runner=Runner(
+                lifecycle,
+                registry,
+                timeout_seconds=settings.task_timeout_seconds,
+                sweep_interval=settings.sweep_interval_seconds,
+            ),
+            fetcher=fetcher,
+        )
+
+    async def start(self, *, migrate: bool = True) -> None:
+        self.settings.data_dir.mkdir(parents=True, exist_ok=True)
+        self.media.ensure_root()
+        if migrate:
+            await self.db.migrate()
+        await self.runner.start()
+        log.info("relay started", database=self.db.engine.url.render_as_string(hide_password=True))
+
+    async def stop(self) -> None:
+        await self.runner.stop()
+        await self.fetcher.close()
+        await self.db.dispose()

@@ -1,0 +1,531 @@
+"""Submitting and querying tasks: every ``/mj`` use case, free of HTTP.
+
+Validation errors name the wire field (``prompt``, ``base64Array[1]``...) and surface as code 4.
+A task is stored before its engine sees it, so a crash can never lose an accepted job; a job the
+engine refuses (queue full, banned prompt) is removed again, since the client was told "no".
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from mjrelay.core.errors import (
+    InternalFailure,
+    NotFound,
+    RelayError,
+    ReturnCode,
+    TaskNotFound,
+    ValidationFailed,
+)
+from mjrelay.core.ids import new_task_id, now_ms
+from mjrelay.core.logging import get_logger
+from mjrelay.core.settings import Settings
+from mjrelay.domain.custom_id import ButtonKind, CustomIdError, parse_custom_id
+from mjrelay.domain.record import TaskRecord
+from mjrelay.domain.task import BotType, Task, TaskAction, TaskStatus
+from mjrelay.domain.updates import TaskUpdate
+from mjrelay.engines.base import EngineJob, ParentRef
+from mjrelay.engines.registry import EngineRegistry
+from mjrelay.media.fetch import ImageFetcher
+from mjrelay.media.inputs import (
+    DecodedImage,
+    ImageInputError,
+    ImageLimits,
+    decode_image,
+    decode_images,
+)
+from mjrelay.media.store import MediaStore
+from mjrelay.services.cache import CachedWire
+from mjrelay.services.lifecycle import TaskLifecycle
+from mjrelay.store.tasks import DuplicateTaskId
+
+log = get_logger("mjrelay.tasks")
+
+BLEND_DIMENSIONS = ("PORTRAIT", "SQUARE", "LANDSCAPE")
+REMIXABLE = frozenset(
+    {
+        ButtonKind.REROLL,
+        ButtonKind.VARIATION,
+        ButtonKind.PAN,
+        ButtonKind.LOW_VARIATION,
+        ButtonKind.HIGH_VARIATION,
+    }
+)
+CHANGE_KINDS = {
+    "UPSCALE": ButtonKind.UPSAMPLE,
+    "VARIATION": ButtonKind.VARIATION,
+    "REROLL": ButtonKind.REROLL,
+}
+_SIMPLE_CHANGE = re.compile(r"^(\d{1,32}) ([UuVv][1-4]|[Rr])$")
+_ZOOM = re.compile(r"--zoom\s+([0-9]*\.?[0-9]+)")
+MAX_LIST_IDS = 1000
+
+
+@dataclass(frozen=True, slots=True)
+class Submitted:
+    """An accepted submit: code 1, 21 (waiting for a modal) or 22 (queued)."""
+
+    task_id: str
+    code: ReturnCode = ReturnCode.SUCCESS
+    description: str = "Submit success"
+    properties: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class Common:
+    """Fields every submit body may carry."""
+
+    state: str = ""
+    notify_hook: str = ""
+    bot_type: str = ""
+    mode: str = ""
+
+
+class TaskService:
+    def __init__(
+        self,
+        settings: Settings,
+        lifecycle: TaskLifecycle,
+        engines: EngineRegistry,
+        media: MediaStore,
+        fetcher: ImageFetcher,
+    ) -> None:
+        self._settings = settings
+        self._lifecycle = lifecycle
+        self._store = lifecycle.store
+        self._cache = lifecycle.cache
+        self._engines = engines
+        self._media = media
+        self._fetcher = fetcher
+        self._limits = ImageLimits(
+            max_bytes=settings.max_image_bytes, max_pixels=settings.max_image_pixels
+        )
+
+    # ---- submits -------------------------------------------------------------------------
+
+    async def imagine(
+        self, tenant_id: int, prompt: object, base64_array: object, common: Common
+    ) -> Submitted:
+        text = self._prompt(prompt)
+        images = self._images(base64_array, "base64Array", 0, 5)
+        keys = [await self._store_image(image) for image in images]
+        if keys:
+            urls = " ".join(self._media.url_of(key) for key in keys)
+            text = f"{urls} {text}"
+        return await self._create(
+            tenant_id,
+            TaskAction.IMAGINE,
+            common,
+            prompt=text,
+            description=f"/imagine {text}",
+            images=tuple(keys),
+        )
+
+    async def blend(
+        self, tenant_id: int, base64_array: object, dimensions: object, common: Common
+    ) -> Submitted:
+        images = self._images(base64_array, "base64Array", 2, 5)
+        if dimensions in (None, ""):
+            dimensions = "SQUARE"
+        if dimensions not in BLEND_DIMENSIONS:
+            raise ValidationFailed(
+                f"dimensions: must be one of {', '.join(BLEND_DIMENSIONS)}, got {dimensions!r}"
+            )
+        keys = [await self._store_image(image) for image in images]
+        task_id_hint = len(keys)
+        return await self._create(
+            tenant_id,
+            TaskAction.BLEND,
+            common,
+            prompt="",
+            description=f"/blend {task_id_hint} images {dimensions}",
+            images=tuple(keys),
+            dimensions=str(dimensions),
+        )
+
+    async def describe(
+        self, tenant_id: int, base64: object, link: object, common: Common
+    ) -> Submitted:
+        if base64 not in (None, ""):
+            image = self._image(base64, "base64")
+        elif link not in (None, ""):
+            if not isinstance(link, str):
+                raise ValidationFailed("link: must be a string URL")
+            try:
+                data = await self._fetcher.fetch(link, purpose="link")
+                image = decode_image(data, field="link", limits=self._limits)
+            except ImageInputError as exc:
+                raise ValidationFailed(str(exc)) from exc
+        else:
+            raise ValidationFailed("base64: an image (data URL) or a link is required")
+        key = await self._store_image(image)
+        return await self._create(
+            tenant_id,
+            TaskAction.DESCRIBE,
+            common,
+            prompt="",
+            description=f"/describe {key}",
+            images=(key,),
+        )
+
+    async def shorten(self, tenant_id: int, prompt: object, common: Common) -> Submitted:
+        text = self._prompt(prompt)
+        return await self._create(
+            tenant_id, TaskAction.SHORTEN, common, prompt=text, description=f"/shorten {text}"
+        )
+
+    async def action(
+        self,
+        tenant_id: int,
+        task_id: object,
+        custom_id: object,
+        enable_remix: object,
+        common: Common,
+    ) -> Submitted:
+        parent = await self._parent(tenant_id, task_id)
+        if not isinstance(custom_id, str) or not custom_id:
+            raise ValidationFailed("customId: required")
+        try:
+            parsed = parse_custom_id(custom_id)
+        except CustomIdError as exc:
+            raise ValidationFailed(f"customId: {exc}") from exc
+        button = next((b for b in parent.task.buttons if b.custom_id == custom_id), None)
+        if button is None:
+            raise ValidationFailed(f"customId: not a button of task {parent.id}")
+        label = button.label or button.emoji or parsed.kind.value
+        modal = parsed.needs_modal or (enable_remix is True and parsed.kind in REMIXABLE)
+        prompt = (
+            ""
+            if parsed.kind in (ButtonKind.PIC_READER, ButtonKind.PROMPT_ANALYZER)
+            else parent.task.prompt
+        )
+        if parsed.kind in (ButtonKind.PIC_READER, ButtonKind.PROMPT_ANALYZER):
+            prompts = parent.engine_state.get("prompts") or []
+            if 1 <= parsed.index <= len(prompts):
+                prompt = re.sub(
+                    r"^\S*\N{COMBINING ENCLOSING KEYCAP}\s*", "", prompts[parsed.index - 1]
+                )
+        common = Common(
+            state=common.state,
+            notify_hook=common.notify_hook,
+            bot_type=common.bot_type or parent.task.bot_type,
+            mode=common.mode or parent.task.mode,
+        )
+        return await self._create(
+            tenant_id,
+            parsed.action,
+            common,
+            prompt=prompt,
+            description=f"/up {parent.id} {label}",
+            custom_id=custom_id,
+            parent=parent,
+            status=TaskStatus.MODAL if modal else TaskStatus.NOT_START,
+            enable_remix=enable_remix is True,
+        )
+
+    async def change(
+        self, tenant_id: int, task_id: object, action: object, index: object, common: Common
+    ) -> Submitted:
+        if not isinstance(task_id, str) or not task_id:
+            raise ValidationFailed("taskId: required")
+        if action not in CHANGE_KINDS:
+            raise ValidationFailed("action: must be UPSCALE, VARIATION or REROLL")
+        kind = CHANGE_KINDS[str(action)]
+        if kind != ButtonKind.REROLL and (
+            isinstance(index, bool) or not isinstance(index, int) or not 1 <= index <= 4
+        ):
+            raise ValidationFailed("index: must be 1 to 4 for UPSCALE and VARIATION")
+        parent = await self._parent(tenant_id, task_id)
+        for button in parent.task.buttons:
+            try:
+                parsed = parse_custom_id(button.custom_id)
+            except CustomIdError:
+                continue
+            if parsed.kind == kind and (kind == ButtonKind.REROLL or parsed.index == index):
+                return await self.action(tenant_id, task_id, button.custom_id, False, common)
+        raise ValidationFailed(f"action: task {parent.id} has no {action} button")
+
+    async def simple_change(self, tenant_id: int, content: object, common: Common) -> Submitted:
+        match = _SIMPLE_CHANGE.match(content.strip()) if isinstance(content, str) else None
+        if match is None:
+            raise ValidationFailed(
+                "content: expected '<taskId> U1-U4', '<taskId> V1-V4' or '<taskId> R'"
+            )
+        task_id, op = match.group(1), match.group(2).upper()
+        action = {"U": "UPSCALE", "V": "VARIATION", "R": "REROLL"}[op[0]]
+        index = int(op[1]) if len(op) > 1 else 0
+        return await self.change(tenant_id, task_id, action, index, common)
+
+    async def modal(
+        self, tenant_id: int, task_id: object, prompt: object, mask_base64: object
+    ) -> Submitted:
+        if not isinstance(task_id, str) or not task_id:
+            raise ValidationFailed("taskId: required")
+        if prompt is not None and not isinstance(prompt, str):
+            raise ValidationFailed("prompt: must be a string")
+        text = (prompt or "").strip()
+        if len(text) > self._settings.max_prompt_chars:
+            raise ValidationFailed(
+                f"prompt: longer than {self._settings.max_prompt_chars} characters"
+            )
+        async with self._lifecycle.locks.hold(task_id):
+            record = await self._store.get(task_id)
+            if record is None or record.tenant_id != tenant_id:
+                raise NotFound(f"taskId: task {task_id} not found")
+            if record.task.status != TaskStatus.MODAL:
+                raise ValidationFailed(
+                    f"taskId: task {task_id} is {record.task.status.value}, not waiting for a modal"
+                )
+            job = EngineJob.from_dict(record.job)
+            custom = parse_custom_id(job.custom_id)
+            mask_key = ""
+            if custom.kind == ButtonKind.INPAINT:
+                mask = self._image(mask_base64, "maskBase64")
+                mask_key = await self._store_image(mask)
+            final_prompt = text or record.task.prompt
+            if custom.kind == ButtonKind.CUSTOM_ZOOM:
+                zoom = _ZOOM.search(final_prompt)
+                if zoom is None or not 1.0 <= float(zoom.group(1)) <= 2.0:
+                    raise ValidationFailed("prompt: custom zoom needs --zoom between 1 and 2")
+            if not final_prompt and custom.kind not in (
+                ButtonKind.PIC_READER,
+                ButtonKind.PROMPT_ANALYZER,
+            ):
+                raise ValidationFailed("prompt: required")
+            job = EngineJob.from_dict({**job.to_dict(), "prompt": final_prompt, "mask": mask_key})
+            record.job = job.to_dict()
+            record.task.prompt = final_prompt
+            record.task.prompt_en = final_prompt
+            record.task.properties = {**record.task.properties, "finalPrompt": final_prompt}
+            if mask_key:
+                record.task.mask_base64 = "(stored)"
+            await self._lifecycle.replace(record)
+        return await self._dispatch(record, code_when_running=ReturnCode.SUCCESS)
+
+    async def upload(self, tenant_id: int, base64_array: object) -> list[str]:
+        images = self._images(base64_array, "base64Array", 1, 10)
+        return [self._media.url_of(await self._store_image(image)) for image in images]
+
+    # ---- queries -------------------------------------------------------------------------
+
+    async def fetch_wire(self, tenant_id: int, task_id: str) -> bytes:
+        entry = self._cache.get(task_id)
+        if entry is None:
+            row = await self._store.get_wire(task_id)
+            if row is None:
+                raise TaskNotFound(f"task {task_id} not found")
+            entry = CachedWire(*row)
+            self._cache.put(task_id, entry, final=TaskStatus(entry.status).is_final)
+        if entry.tenant_id != tenant_id:
+            raise TaskNotFound(f"task {task_id} not found")
+        return entry.wire
+
+    async def list_by_ids(self, tenant_id: int, ids: object) -> list[bytes]:
+        if ids is None:
+            return []
+        if not isinstance(ids, list) or not all(isinstance(i, str) for i in ids):
+            raise ValidationFailed("ids: must be a list of task id strings", http_status=400)
+        if len(ids) > MAX_LIST_IDS:
+            raise ValidationFailed(f"ids: at most {MAX_LIST_IDS} ids per call", http_status=400)
+        wanted = list(dict.fromkeys(ids))
+        return await self._store.wires_for_tenant(tenant_id, wanted)
+
+    async def list_recent(
+        self, tenant_id: int, *, limit: int, offset: int, before: str | None
+    ) -> list[tuple[str, bytes]]:
+        return await self._store.list_wires(tenant_id, limit=limit, offset=offset, before_id=before)
+
+    async def image_seed(self, tenant_id: int, task_id: str) -> str:
+        record = await self._owned(tenant_id, task_id)
+        if record.task.status != TaskStatus.SUCCESS:
+            raise ValidationFailed(
+                f"task {task_id} is {record.task.status.value}; a seed exists once it succeeds"
+            )
+        engine = self._engines.get(record.engine)
+        seed = None if engine is None else await engine.image_seed(task_id, record.engine_state)
+        if seed is None:
+            raise NotFound(f"task {task_id} has no seed")
+        return seed
+
+    async def cancel(self, tenant_id: int, task_id: str) -> None:
+        record = await self._owned(tenant_id, task_id)
+        if record.task.status.is_final:
+            raise ValidationFailed(f"task {task_id} already finished ({record.task.status.value})")
+        engine = self._engines.get(record.engine)
+        if engine is not None:
+            await engine.cancel(task_id)
+        await self._lifecycle.apply(
+            TaskUpdate(task_id, TaskStatus.CANCEL, fail_reason="cancelled by the client")
+        )
+
+    # ---- helpers -------------------------------------------------------------------------
+
+    def _prompt(self, prompt: object) -> str:
+        if prompt is None or (isinstance(prompt, str) and not prompt.strip()):
+            raise ValidationFailed("prompt: required")
+        if not isinstance(prompt, str):
+            raise ValidationFailed("prompt: must be a string")
+        text = prompt.strip()
+        if len(text) > self._settings.max_prompt_chars:
+            raise ValidationFailed(
+                f"prompt: longer than {self._settings.max_prompt_chars} characters"
+            )
+        return text
+
+    def _image(self, value: object, name: str) -> DecodedImage:
+        if value in (None, ""):
+            raise ValidationFailed(f"{name}: required")
+        try:
+            return decode_image(value, field=name, limits=self._limits)
+        except ImageInputError as exc:
+            raise ValidationFailed(str(exc)) from exc
+
+    def _images(self, value: object, name: str, low: int, high: int) -> list[DecodedImage]:
+        if value is None and low == 0:
+            return []
+        try:
+            return decode_images(
+                value, field=name, min_count=low, max_count=high, limits=self._limits
+            )
+        except ImageInputError as exc:
+            raise ValidationFailed(str(exc)) from exc
+
+    async def _store_image(self, image: DecodedImage) -> str:
+        return await self._media.save(image.data, image.ext)
+
+    async def _owned(self, tenant_id: int, task_id: str) -> TaskRecord:
+        record = await self._store.get(task_id)
+        if record is None or record.tenant_id != tenant_id:
+            raise TaskNotFound(f"task {task_id} not found")
+        return record
+
+    async def _parent(self, tenant_id: int, task_id: object) -> TaskRecord:
+        if not isinstance(task_id, str) or not task_id:
+            raise ValidationFailed("taskId: required")
+        record = await self._store.get(task_id)
+        if record is None or record.tenant_id != tenant_id:
+            raise NotFound(f"taskId: related task {task_id} not found")
+        if record.task.status != TaskStatus.SUCCESS:
+            raise ValidationFailed(
+                f"taskId: related task {task_id} is {record.task.status.value}, not SUCCESS"
+            )
+        return record
+
+    def _bot_type(self, bot_type: str) -> str:
+        if bot_type in ("", None):
+            return BotType.MID_JOURNEY.value
+        if bot_type not in (BotType.MID_JOURNEY.value, BotType.NIJI_JOURNEY.value):
+            raise ValidationFailed("botType: must be MID_JOURNEY or NIJI_JOURNEY")
+        return bot_type
+
+    async def _create(
+        self,
+        tenant_id: int,
+        action: TaskAction,
+        common: Common,
+        *,
+        prompt: str,
+        description: str,
+        images: tuple[str, ...] = (),
+        dimensions: str = "",
+        custom_id: str = "",
+        parent: TaskRecord | None = None,
+        status: TaskStatus = TaskStatus.NOT_START,
+        enable_remix: bool = False,
+    ) -> Submitted:
+        bot_type = self._bot_type(common.bot_type)
+        engine_name = parent.engine if parent is not None else self._engines.default
+        if self._engines.get(engine_name) is None:
+            raise NotFound("no engine is available for this task")
+        submitted_at = now_ms()
+        for _attempt in range(20):
+            task_id = new_task_id(submitted_at)
+            job = EngineJob(
+                task_id=task_id,
+                action=action,
+                prompt=prompt,
+                mode=common.mode,
+                bot_type=bot_type,
+                custom_id=custom_id,
+                parent=None
+                if parent is None
+                else ParentRef(
+                    parent.id, parent.task.action, parent.task.prompt, parent.engine_state
+                ),
+                images=images,
+                dimensions=dimensions,
+                enable_remix=enable_remix,
+            )
+            record = TaskRecord(
+                task=Task(
+                    id=task_id,
+                    action=action,
+                    custom_id=custom_id,
+                    bot_type=bot_type,
+                    prompt=prompt,
+                    prompt_en=prompt,
+                    description=description,
+                    state=common.state,
+                    submit_time=submitted_at,
+                    status=status,
+                    properties={"finalPrompt": prompt, "finalZhPrompt": ""},
+                    mode=common.mode,
+                ),
+                tenant_id=tenant_id,
+                engine=engine_name,
+                job=job.to_dict(),
+                parent_id=None if parent is None else parent.id,
+                engine_state={"notify_hook": common.notify_hook} if common.notify_hook else {},
+                deadline_ms=submitted_at + int(self._settings.task_timeout_seconds * 1000),
+            )
+            try:
+                await self._store.insert(record)
+                break
+            except DuplicateTaskId:
+                continue
+        else:
+            raise InternalFailure("could not allocate a task id")
+        await self._lifecycle.created(record)
+        if status == TaskStatus.MODAL:
+            return Submitted(
+                record.id,
+                ReturnCode.EXISTED,
+                "Waiting for window confirm",
+                {"status": TaskStatus.MODAL.value},
+            )
+        return await self._dispatch(record, code_when_running=ReturnCode.SUCCESS)
+
+    async def _dispatch(self, record: TaskRecord, *, code_when_running: ReturnCode) -> Submitted:
+        engine = self._engines.get(record.engine)
+        if engine is None:
+            raise NotFound("no engine is available for this task")
+        try:
+            admission = await engine.submit(EngineJob.from_dict(record.job))
+        except RelayError:
+            await self._withdraw(record)
+            raise
+        except Exception as exc:
+            log.exception("engine submit failed", task_id=record.id, engine=record.engine)
+            await self._withdraw(record)
+            raise InternalFailure("submit failed: the engine raised an error") from exc
+        if admission.queued:
+            return Submitted(
+                record.id,
+                ReturnCode.IN_QUEUE,
+                f"In queue, there are {admission.queued_ahead} tasks ahead",
+                {"numberOfQueues": admission.queued_ahead},
+            )
+        return Submitted(record.id, code_when_running)
+
+    async def _withdraw(self, record: TaskRecord) -> None:
+        """Forget a task the engine refused: the client was told it was not accepted."""
+        if record.task.status == TaskStatus.MODAL:
+            await self._lifecycle.apply(
+                TaskUpdate(record.id, TaskStatus.FAILURE, fail_reason="the engine refused the job")
+            )
+            return
+        await self._store.delete(record.id)
+        self._cache.drop(record.id)
+        log.info("task withdrawn", task_id=record.id)

@@ -1,0 +1,152 @@
+"""Task persistence. Every save re-serializes the wire JSON so reads serve stored bytes."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sqlalchemy import delete, select, update
+from sqlalchemy.exc import IntegrityError
+
+from mjrelay.core.ids import now_ms
+from mjrelay.domain.record import TaskRecord
+from mjrelay.domain.task import Task, TaskStatus
+from mjrelay.store.db import Database
+from mjrelay.store.models import TaskRow
+
+UNFINISHED = (
+    TaskStatus.NOT_START.value,
+    TaskStatus.SUBMITTED.value,
+    TaskStatus.MODAL.value,
+    TaskStatus.IN_PROGRESS.value,
+)
+
+
+class DuplicateTaskId(Exception):
+    """The generated id is taken; the caller makes a new one."""
+
+
+class StaleRecord(Exception):
+    """Someone saved the record since it was read (optimistic concurrency)."""
+
+
+def _to_record(row: TaskRow) -> TaskRecord:
+    return TaskRecord(
+        task=Task.model_validate_json(row.wire),
+        tenant_id=row.tenant_id,
+        engine=row.engine,
+        job=dict(row.job),
+        parent_id=row.parent_id,
+        engine_state=dict(row.engine_state),
+        deadline_ms=row.deadline_ms,
+        version=row.version,
+        wire=row.wire,
+    )
+
+
+class TaskStore:
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    async def insert(self, record: TaskRecord) -> None:
+        record.wire = record.task.to_json()
+        record.version = 1
+        row = TaskRow(
+            id=record.id,
+            tenant_id=record.tenant_id,
+            parent_id=record.parent_id,
+            action=record.task.action.value,
+            status=record.task.status.value,
+            engine=record.engine,
+            submit_ms=record.task.submit_time or now_ms(),
+            updated_ms=now_ms(),
+            deadline_ms=record.deadline_ms,
+            version=1,
+            job=record.job,
+            engine_state=record.engine_state,
+            wire=record.wire,
+        )
+        async with self._db.sessions() as session:
+            session.add(row)
+            try:
+                await session.commit()
+            except IntegrityError as exc:
+                raise DuplicateTaskId(record.id) from exc
+
+    async def save(self, record: TaskRecord) -> None:
+        """Write the record if nobody else did since it was read; bumps its version."""
+        wire = record.task.to_json()
+        statement = (
+            update(TaskRow)
+            .where(TaskRow.id == record.id, TaskRow.version == record.version)
+            .values(
+                status=record.task.status.value,
+                updated_ms=now_ms(),
+                deadline_ms=record.deadline_ms,
+                version=record.version + 1,
+                job=record.job,
+                engine_state=record.engine_state,
+                wire=wire,
+            )
+        )
+        async with self._db.sessions() as session:
+            result = await session.execute(statement)
+            await session.commit()
+        if result.rowcount != 1:  # type: ignore[attr-defined]
+            raise StaleRecord(record.id)
+        record.version += 1
+        record.wire = wire
+
+    async def delete(self, task_id: str) -> None:
+        async with self._db.sessions() as session:
+            await session.execute(delete(TaskRow).where(TaskRow.id == task_id))
+            await session.commit()
+
+    async def get(self, task_id: str) -> TaskRecord | None:
+        async with self._db.sessions() as session:
+            row = await session.get(TaskRow, task_id)
+            return None if row is None else _to_record(row)
+
+    async def get_wire(self, task_id: str) -> tuple[int, str, bytes] | None:
+        """(tenant, status, wire bytes) by primary key: the whole read path of fetch."""
+        statement = select(TaskRow.tenant_id, TaskRow.status, TaskRow.wire).where(
+            TaskRow.id == task_id
+        )
+        async with self._db.engine.connect() as connection:
+            row = (await connection.execute(statement)).first()
+        return None if row is None else (row[0], row[1], row[2])
+
+    async def wires_for_tenant(self, tenant_id: int, ids: Sequence[str]) -> list[bytes]:
+        if not ids:
+            return []
+        statement = (
+            select(TaskRow.wire)
+            .where(TaskRow.tenant_id == tenant_id, TaskRow.id.in_(list(ids)))
+            .order_by(TaskRow.id)
+        )
+        async with self._db.engine.connect() as connection:
+            return [row[0] for row in await connection.execute(statement)]
+
+    async def list_wires(
+        self, tenant_id: int, *, limit: int, before_id: str | None = None, offset: int = 0
+    ) -> list[tuple[str, bytes]]:
+        """The tenant's tasks newest first; ``before_id`` is a keyset cursor."""
+        statement = select(TaskRow.id, TaskRow.wire).where(TaskRow.tenant_id == tenant_id)
+        if before_id is not None:
+            statement = statement.where(TaskRow.id < before_id)
+        statement = statement.order_by(TaskRow.id.desc()).limit(limit).offset(offset)
+        async with self._db.engine.connect() as connection:
+            return [(row[0], row[1]) for row in await connection.execute(statement)]
+
+    async def unfinished(self) -> list[TaskRecord]:
+        statement = select(TaskRow).where(TaskRow.status.in_(UNFINISHED)).order_by(TaskRow.id)
+        async with self._db.sessions() as session:
+            return [_to_record(row) for row in (await session.scalars(statement)).all()]
+
+    async def expired_ids(self, now: int) -> list[str]:
+        statement = select(TaskRow.id).where(
+            TaskRow.status.in_(UNFINISHED),
+            TaskRow.deadline_ms.is_not(None),
+            TaskRow.deadline_ms < now,
+        )
+        async with self._db.engine.connect() as connection:
+            return [row[0] for row in await connection.execute(statement)]
