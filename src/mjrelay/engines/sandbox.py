@@ -21,6 +21,7 @@ from mjrelay.core.logging import get_logger
 from mjrelay.core.settings import SandboxSettings
 from mjrelay.domain.buttons import describe_buttons, grid_buttons, shorten_buttons, upscale_buttons
 from mjrelay.domain.custom_id import ButtonKind, CustomId, parse_custom_id
+from mjrelay.domain.prompts import keycap, numbered_prompts
 from mjrelay.domain.task import Button, TaskAction, TaskStatus
 from mjrelay.engines import sandbox_render as render
 from mjrelay.engines.base import Admission, EngineJob, TaskUpdate, UpdateSink
@@ -225,7 +226,7 @@ class SandboxEngine:
         )
         if custom is not None and reads_parent_prompts and not job.prompt:
             prompts = parent_state.get("prompts") or [""]
-            prompt = _strip_numbering(prompts[min(custom.index, len(prompts)) - 1])
+            prompt = prompts[min(custom.index, len(prompts)) - 1]
         seed = _seed_for(prompt, job.task_id)
         text = _LEADING_URLS.sub("", prompt)
         aspect = render.parse_aspect(text)
@@ -242,14 +243,13 @@ class SandboxEngine:
                 describe_buttons(),
                 final,
                 final,
-                texts=prompts,
+                texts=numbered_prompts(final),
                 source_key=job.images[0],
             )
         if job.action == TaskAction.SHORTEN:
             tokens, shortened = render.shorten_prompt(text)
             numbered = "\n\n".join(
-                f"{n}\N{VARIATION SELECTOR-16}\N{COMBINING ENCLOSING KEYCAP} {line}"
-                for n, line in enumerate(shortened, start=1)
+                f"{keycap(n)} {line}" for n, line in enumerate(shortened, start=1)
             )
             final = f"## Important tokens\n{', '.join(tokens)}\n\n## Shortened prompts\n{numbered}"
             return _Rendered(
@@ -326,10 +326,6 @@ class SandboxEngine:
         if 1 <= index <= len(keys):
             return self._load_key(str(keys[index - 1]))
         return self._parent_image(parent_state)
-
-
-def _strip_numbering(line: str) -> str:
-    return re.sub(r"^\S*\N{COMBINING ENCLOSING KEYCAP}\s*", "", line).strip()
 
 
 class _Rendered:

@@ -23,6 +23,7 @@ from mjrelay.core.ids import new_task_id, now_ms
 from mjrelay.core.logging import get_logger
 from mjrelay.core.settings import Settings
 from mjrelay.domain.custom_id import ButtonKind, CustomIdError, parse_custom_id
+from mjrelay.domain.prompts import numbered_prompts
 from mjrelay.domain.record import TaskRecord
 from mjrelay.domain.task import BotType, Task, TaskAction, TaskStatus
 from mjrelay.domain.updates import TaskUpdate
@@ -196,17 +197,12 @@ class TaskService:
             raise ValidationFailed(f"customId: not a button of task {parent.id}")
         label = button.label or button.emoji or parsed.kind.value
         modal = parsed.needs_modal or (enable_remix is True and parsed.kind in REMIXABLE)
-        prompt = (
-            ""
-            if parsed.kind in (ButtonKind.PIC_READER, ButtonKind.PROMPT_ANALYZER)
-            else parent.task.prompt
-        )
+        prompt = parent.task.prompt
         if parsed.kind in (ButtonKind.PIC_READER, ButtonKind.PROMPT_ANALYZER):
-            prompts = parent.engine_state.get("prompts") or []
-            if 1 <= parsed.index <= len(prompts):
-                prompt = re.sub(
-                    r"^\S*\N{COMBINING ENCLOSING KEYCAP}\s*", "", prompts[parsed.index - 1]
-                )
+            # The suggestion the button picks, as the parent's finalPrompt lists them.
+            suggestions = numbered_prompts(str(parent.task.properties.get("finalPrompt", "")))
+            index = parsed.index - 1
+            prompt = suggestions[index] if 0 <= index < len(suggestions) else ""
         common = Common(
             state=common.state,
             notify_hook=common.notify_hook,
@@ -300,7 +296,7 @@ class TaskService:
             record.task.prompt_en = final_prompt
             record.task.properties = {**record.task.properties, "finalPrompt": final_prompt}
             if mask_key:
-                record.task.mask_base64 = "(stored)"
+                record.task.properties["maskUrl"] = self._media.url_of(mask_key)
             await self._lifecycle.replace(record)
         return await self._dispatch(record, code_when_running=ReturnCode.SUCCESS)
 
