@@ -29,7 +29,7 @@ command=${1:-}
 case "$command" in
   serve) exec "$venv/bin/mjrelay" serve "$@" ;;
   test)
-    "$venv/bin/ruff" check src tests bench
+    "$venv/bin/ruff" check .
     "$venv/bin/mypy"
     exec "$venv/bin/pytest" "$@"
     ;;
