@@ -12,7 +12,9 @@ import pytest
 from mjrelay.core.settings import SandboxSettings, Settings
 from tests.support.live import LiveRelay, running_relay
 
-SEED_EXAMPLE = Path(__file__).resolve().parents[2] / "shared" / "wire" / "seed-task-example.json"
+# A copy of the contract's seed example (shared/wire/seed-task-example.json), kept in the repo so
+# the tests need nothing outside it.
+SEED_EXAMPLE = Path(__file__).resolve().parent / "data" / "seed-task-example.json"
 POSTGRES_URL = os.environ.get(
     "MJRELAY_TEST_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
 )

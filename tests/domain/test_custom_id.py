@@ -21,7 +21,7 @@ from mjrelay.domain.custom_id import (
 from mjrelay.domain.task import TaskAction
 
 H = "3785da15-4f70-4034-9128-f3ff1ac634fa"
-SEED = Path(__file__).parents[3] / "shared" / "wire" / "seed-task-example.json"
+SEED = Path(__file__).parents[1] / "data" / "seed-task-example.json"
 
 VALID: list[tuple[str, CustomId]] = [
     *[(f"MJ::JOB::upsample::{i}::{H}", CustomId(ButtonKind.UPSAMPLE, i, H)) for i in range(1, 5)],
@@ -87,8 +87,6 @@ def test_action_and_modal(kind: ButtonKind, action: TaskAction, modal: bool) -> 
 
 
 def test_seed_example_custom_ids() -> None:
-    if not SEED.is_file():
-        pytest.skip(f"seed example not found at {SEED}")
     seed: dict[str, Any] = json.loads(SEED.read_text(encoding="utf-8"))
     parsed = [parse_custom_id(b["customId"]) for b in seed["buttons"]]
     assert len(parsed) == 9
