@@ -21,6 +21,7 @@ keys_app = typer.Typer(help="Manage API keys (only their hashes are stored).", n
 app.add_typer(keys_app, name="keys")
 
 T = TypeVar("T")
+QUOTA_LIMIT = Decimal(10) ** 14
 
 ConfigOption = Annotated[
     Path | None,
@@ -129,6 +130,11 @@ def _quota(value: str | None) -> Decimal | None:
         raise typer.BadParameter(f"not a number: {value!r}", param_hint="--quota") from exc
     if not amount.is_finite() or amount < 0:
         raise typer.BadParameter("must be a non-negative number", param_hint="--quota")
+    # The column is NUMERIC(18, 4): larger or finer amounts would overflow or be rounded.
+    if amount >= QUOTA_LIMIT:
+        raise typer.BadParameter(f"must be less than {QUOTA_LIMIT}", param_hint="--quota")
+    if amount != amount.quantize(Decimal("0.0001")):
+        raise typer.BadParameter("at most 4 decimal places", param_hint="--quota")
     return amount
 
 

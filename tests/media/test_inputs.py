@@ -18,6 +18,7 @@ from mjrelay.media.inputs import (
     ImageLimits,
     decode_image,
     decode_images,
+    inspect_image_bytes,
 )
 
 FORMATS = {
@@ -316,3 +317,23 @@ def test_decode_images_only_ever_raises_image_input_error(values: object) -> Non
         decode_images(values, field="arr", min_count=0, max_count=3)
     except ImageInputError as err:
         assert str(err).startswith("arr")
+
+
+def test_inspect_image_bytes_validates_raw_bytes() -> None:
+    """Bytes fetched from a ``link`` get the same checks as decoded base64, minus base64."""
+    buffer = io.BytesIO()
+    Image.new("RGB", (30, 20)).save(buffer, "PNG")
+    image = inspect_image_bytes(buffer.getvalue(), field="link")
+    assert (image.mime, image.width, image.height) == ("image/png", 30, 20)
+    for data, reason in (
+        (b"", "empty image data"),
+        (b"<html>not an image</html>", "not a recognisable image"),
+        (buffer.getvalue()[:-20], "truncated"),
+        (b"\x89PNG" + b"\x00" * 2000, ""),
+    ):
+        with pytest.raises(ImageInputError) as caught:
+            inspect_image_bytes(data, field="link")
+        assert caught.value.field == "link"
+        assert reason in caught.value.reason
+    with pytest.raises(ImageInputError, match=r"limit 10$"):
+        inspect_image_bytes(buffer.getvalue(), field="link", limits=ImageLimits(max_bytes=10))

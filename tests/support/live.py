@@ -41,8 +41,15 @@ async def running_relay(
     settings: Settings, *, engines: list[Engine] | None = None, **build: Any
 ) -> AsyncIterator[LiveRelay]:
     relay = Relay.build(settings, engines=engines, **build)
+    # A long keep-alive: with the default 5 s, a busy test loop can reuse a pooled connection in
+    # the instant the server closes it as idle, and the request fails with a ReadError.
     config = uvicorn.Config(
-        create_app(relay), host="127.0.0.1", port=0, log_level="warning", lifespan="on"
+        create_app(relay),
+        host="127.0.0.1",
+        port=0,
+        log_level="warning",
+        lifespan="on",
+        timeout_keep_alive=300,
     )
     server = uvicorn.Server(config)
     serving = asyncio.create_task(server.serve())

@@ -1,11 +1,19 @@
-"""Request dependencies: the relay, the caller's identity, the speed mode and the base URL."""
+"""Request dependencies: the relay, the caller's identity, the speed mode and the base URL.
+
+They are ``async def`` on purpose: FastAPI runs a plain ``def`` dependency in a worker thread,
+which costs more than everything else on the fetch path.
+"""
 
 from __future__ import annotations
 
+import asyncio
 import time
+from collections.abc import Awaitable, Callable
+from functools import partial
 from typing import Annotated
 
 from fastapi import Depends, Request
+from starlette.types import Scope
 
 from mjrelay.core.errors import Unauthorized
 from mjrelay.services.relay import Relay
@@ -14,7 +22,7 @@ from mjrelay.store.keys import Principal
 AUTH_CACHE_LIMIT = 10_000
 
 
-def get_relay(request: Request) -> Relay:
+async def get_relay(request: Request) -> Relay:
     relay: Relay = request.app.state.relay
     return relay
 
@@ -28,6 +36,7 @@ class KeyCache:
     def __init__(self, ttl: float) -> None:
         self._ttl = ttl
         self._entries: dict[str, tuple[float, Principal | None]] = {}
+        self._pending: dict[str, asyncio.Future[Principal | None]] = {}
 
     def get(self, key: str) -> tuple[bool, Principal | None]:
         entry = self._entries.get(key)
@@ -40,46 +49,98 @@ class KeyCache:
             self._entries.clear()
         self._entries[key] = (time.monotonic() + self._ttl, principal)
 
+    async def load(
+        self, key: str, lookup: Callable[[str], Awaitable[Principal | None]]
+    ) -> Principal | None:
+        """Looks the key up once for all requests that miss meanwhile: when an entry expires
+        under load, every in-flight poll with that key misses at the same moment."""
+        pending = self._pending.get(key)
+        if pending is None:
+            pending = asyncio.ensure_future(lookup(key))
+            self._pending[key] = pending
+            pending.add_done_callback(partial(self._settle, key))
+        return await asyncio.shield(pending)
 
-def _presented_key(request: Request) -> str | None:
-    authorization = request.headers.get("authorization")
+    def _settle(self, key: str, done: asyncio.Future[Principal | None]) -> None:
+        self._pending.pop(key, None)
+        if not done.cancelled() and done.exception() is None:
+            self.put(key, done.result())
+
+
+def presented_key(authorization: str | None, secret: str | None) -> str | None:
+    """The key from the ``Authorization`` or ``mj-api-secret`` header value (None if absent)."""
     if authorization:
         scheme, _, value = authorization.partition(" ")
         if scheme.lower() == "bearer" and value.strip():
             return value.strip()
         if not value and authorization.strip():
             return authorization.strip()  # some clients send the bare key
-    secret = request.headers.get("mj-api-secret")
     return secret.strip() if secret and secret.strip() else None
 
 
-async def authenticate(request: Request, relay: Annotated[Relay, Depends(get_relay)]) -> Principal:
-    """The one auth dependency: ``Authorization: Bearer <key>`` or ``mj-api-secret: <key>``."""
-    key = _presented_key(request)
+async def resolve_principal(key: str | None, relay: Relay, cache: KeyCache) -> Principal:
+    """THE auth check, shared by the dependency and the fetch fast path (``api.fast_fetch``)."""
     if key is None:
         raise Unauthorized("missing API key: send 'Authorization: Bearer <key>' or 'mj-api-secret'")
     if len(key) > 200:
         raise Unauthorized("invalid API key")
-    cache: KeyCache = request.app.state.key_cache
     known, principal = cache.get(key)
     if not known:
-        principal = await relay.keys.authenticate(key)
-        cache.put(key, principal)
+        principal = await cache.load(key, relay.keys.authenticate)
     if principal is None:
         raise Unauthorized("invalid API key")
     return principal
 
 
-def speed_mode(request: Request) -> str:
+async def authenticate(request: Request, relay: Annotated[Relay, Depends(get_relay)]) -> Principal:
+    """The one auth dependency: ``Authorization: Bearer <key>`` or ``mj-api-secret: <key>``."""
+    headers = request.headers
+    key = presented_key(headers.get("authorization"), headers.get("mj-api-secret"))
+    return await resolve_principal(key, relay, request.app.state.key_cache)
+
+
+async def speed_mode(request: Request) -> str:
     """The mode set by a ``/mj-fast``, ``/mj-relax`` or ``/mj-turbo`` path prefix ('' if none)."""
     return str(request.scope.get("mjrelay.mode", ""))
 
 
-def base_url(request: Request) -> str:
-    relay: Relay = request.app.state.relay
-    if relay.settings.public_url:
-        return relay.settings.public_url
-    return str(request.base_url).rstrip("/")
+class BaseURLs:
+    """The base URL a request was sent to (``public_url`` if configured), memoized per
+    (scheme, Host, root path): Starlette computes it once per distinct key, later requests are a
+    dict hit. Bounded, because the Host header is chosen by the client."""
+
+    def __init__(self, public_url: str, limit: int = 256) -> None:
+        self._public_url = public_url
+        self._limit = limit
+        self._known: dict[tuple[object, ...], str] = {}
+
+    def of(self, scope: Scope) -> str:
+        if self._public_url:
+            return self._public_url
+        host = None
+        for name, value in scope["headers"]:
+            if name == b"host":
+                host = value
+                break
+        key = (
+            scope.get("scheme"),
+            host,
+            scope.get("server"),
+            scope.get("root_path"),
+            scope.get("app_root_path"),
+        )
+        known = self._known.get(key)
+        if known is None:
+            known = str(Request(scope).base_url).rstrip("/")
+            if len(self._known) >= self._limit:
+                self._known.clear()
+            self._known[key] = known
+        return known
+
+
+async def base_url(request: Request) -> str:
+    urls: BaseURLs = request.app.state.base_urls
+    return urls.of(request.scope)
 
 
 CurrentPrincipal = Annotated[Principal, Depends(authenticate)]

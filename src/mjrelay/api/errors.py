@@ -38,8 +38,8 @@ def envelope(
     )
 
 
-async def _relay_error(_request: Request, exc: Exception) -> JSONResponse:
-    assert isinstance(exc, RelayError)
+def relay_error_response(exc: RelayError) -> JSONResponse:
+    """The envelope of a ``RelayError`` (also used by the ASGI fetch fast path)."""
     headers = {"WWW-Authenticate": "Bearer"} if exc.http_status == 401 else None
     return envelope(
         int(exc.code),
@@ -49,6 +49,11 @@ async def _relay_error(_request: Request, exc: Exception) -> JSONResponse:
         properties=exc.properties,
         headers=headers,
     )
+
+
+async def _relay_error(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RelayError)
+    return relay_error_response(exc)
 
 
 async def _validation_error(_request: Request, exc: Exception) -> JSONResponse:
@@ -71,9 +76,14 @@ async def _http_error(_request: Request, exc: Exception) -> JSONResponse:
     return envelope(int(code), detail, status=exc.status_code, headers=exc.headers)
 
 
-async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
-    log.exception("unhandled error", path=request.url.path, error=type(exc).__name__)
+def unexpected_error_response(path: str, exc: Exception) -> JSONResponse:
+    """Logs an unexpected error with its traceback; the client sees only "internal error"."""
+    log.exception("unhandled error", path=path, error=type(exc).__name__)
     return envelope(int(ReturnCode.FAILURE), "internal error", status=500)
+
+
+async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+    return unexpected_error_response(request.url.path, exc)
 
 
 def install_error_handlers(app: FastAPI) -> None:

@@ -9,14 +9,46 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from mjrelay.domain.task import Task, WireModel
 
 __all__ = ["Task"]
 
 
-class SubmitCommon(WireModel):
+def _has_lone_surrogate(value: object, depth: int = 0) -> bool:
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            return True
+        return False
+    if depth > 32:
+        return False
+    if isinstance(value, list):
+        return any(_has_lone_surrogate(item, depth + 1) for item in value)
+    if isinstance(value, dict):
+        return any(
+            _has_lone_surrogate(k, depth + 1) or _has_lone_surrogate(v, depth + 1)
+            for k, v in value.items()
+        )
+    return False
+
+
+class RequestModel(WireModel):
+    """Base of request bodies. JSON may spell lone UTF-16 surrogates (``"\\ud800"``), which no
+    UTF-8 store or response can hold: refuse them up front (code 4 naming the field), instead of
+    failing deep inside the service with a 500."""
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _valid_unicode(cls, value: object) -> object:
+        if _has_lone_surrogate(value):
+            raise ValueError("not valid Unicode text (lone surrogate)")
+        return value
+
+
+class SubmitCommon(RequestModel):
     state: str | None = Field(None, description="Echoed back in the task's `state`.")
     notify_hook: str | None = Field(None, description="Callback URL for every state change.")
     bot_type: str | None = Field(None, description="MID_JOURNEY (default) or NIJI_JOURNEY.")
@@ -69,7 +101,7 @@ class UploadRequest(SubmitCommon):
     base64_array: Any = None
 
 
-class ListByConditionRequest(WireModel):
+class ListByConditionRequest(RequestModel):
     ids: Any = None
 
 

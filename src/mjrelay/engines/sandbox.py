@@ -25,14 +25,14 @@ from mjrelay.domain.prompts import keycap, numbered_prompts
 from mjrelay.domain.task import Button, TaskAction, TaskStatus
 from mjrelay.engines import sandbox_render as render
 from mjrelay.engines.base import Admission, EngineJob, TaskUpdate, UpdateSink
-from mjrelay.media.store import MediaStore
+from mjrelay.media.store import BASE_URL_MARKER, MediaStore
 
 log = get_logger("mjrelay.engines.sandbox")
 
 _SEED = re.compile(r"--seed\s+(\d{1,10})")
 _ZOOM = re.compile(r"--zoom\s+([0-9]*\.?[0-9]+)")
-_LEADING_URLS = re.compile(r"^(?:\S+://\S+\s+)+")
-_PARAMS = re.compile(r"\s--\w+(?:\s+[^-\s]\S*)?")
+# Reference image URLs that lead a prompt, including relay-hosted ones still carrying the marker.
+_LEADING_URLS = re.compile(rf"^(?:(?:\S+://|{re.escape(BASE_URL_MARKER)})\S+\s+)+")
 
 
 def _seed_for(prompt: str, salt: str) -> int:
@@ -137,8 +137,10 @@ class SandboxEngine:
             raise
         except Exception as exc:  # a render bug must fail the task, not hang it
             log.exception("sandbox job failed", task_id=job.task_id)
+            # Our own ValueErrors are written for clients; OS errors would show server paths.
+            detail = str(exc) if isinstance(exc, ValueError) else type(exc).__name__
             await self._emit(
-                TaskUpdate(job.task_id, TaskStatus.FAILURE, fail_reason=f"sandbox error: {exc}")
+                TaskUpdate(job.task_id, TaskStatus.FAILURE, fail_reason=f"sandbox error: {detail}")
             )
         finally:
             self._next(job.task_id)

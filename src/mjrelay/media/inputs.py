@@ -34,6 +34,7 @@ __all__ = [
     "ImageLimits",
     "decode_image",
     "decode_images",
+    "inspect_image_bytes",
 ]
 
 
@@ -281,6 +282,25 @@ def decode_image(value: object, *, field: str, limits: ImageLimits = ImageLimits
     except Exception as exc:
         # Belt and braces: a Pillow or codec edge case must still surface as a
         # client error, never as a 500 with a traceback.
+        raise _reject(field, f"could not be processed ({type(exc).__name__})") from None
+
+
+def inspect_image_bytes(
+    data: bytes, *, field: str, limits: ImageLimits = ImageLimits()
+) -> DecodedImage:
+    """Validate raw image bytes (e.g. fetched from a client's ``link``) like :func:`decode_image`.
+
+    Raises :class:`ImageInputError` (and nothing else) naming ``field``.
+    """
+    try:
+        if not data:
+            raise _reject(field, "empty image data")
+        if len(data) > limits.max_bytes:
+            raise _reject(field, f"image is {len(data)} bytes, limit {limits.max_bytes}")
+        return _inspect(data, None, field, limits)
+    except ImageInputError:
+        raise
+    except Exception as exc:
         raise _reject(field, f"could not be processed ({type(exc).__name__})") from None
 
 

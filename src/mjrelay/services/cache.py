@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from collections import OrderedDict
-from dataclasses import dataclass
+from typing import NamedTuple
 
 
-@dataclass(frozen=True, slots=True)
-class CachedWire:
+class CachedWire(NamedTuple):
+    """A tuple of plain values on purpose: the garbage collector stops tracking such tuples, so
+    a full cache adds nothing to the collector's work (a dataclass would add every entry)."""
+
     tenant_id: int
     status: str
     wire: bytes

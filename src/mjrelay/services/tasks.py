@@ -36,6 +36,7 @@ from mjrelay.media.inputs import (
     ImageLimits,
     decode_image,
     decode_images,
+    inspect_image_bytes,
 )
 from mjrelay.media.store import MediaStore
 from mjrelay.services.cache import CachedWire
@@ -156,7 +157,7 @@ class TaskService:
                 raise ValidationFailed("link: must be a string URL")
             try:
                 data = await self._fetcher.fetch(link, purpose="link")
-                image = decode_image(data, field="link", limits=self._limits)
+                image = inspect_image_bytes(data, field="link", limits=self._limits)
             except ImageInputError as exc:
                 raise ValidationFailed(str(exc)) from exc
         else:
@@ -297,8 +298,11 @@ class TaskService:
             record.task.properties = {**record.task.properties, "finalPrompt": final_prompt}
             if mask_key:
                 record.task.properties["maskUrl"] = self._media.url_of(mask_key)
+            # Leave MODAL while still holding the lock: a second (concurrent or retried) modal
+            # submit is refused instead of running the job twice, and a restart resumes the job.
+            record.task.status = TaskStatus.SUBMITTED
             await self._lifecycle.replace(record)
-        return await self._dispatch(record, code_when_running=ReturnCode.SUCCESS)
+        return await self._dispatch(record, code_when_running=ReturnCode.SUCCESS, shown=True)
 
     async def upload(self, tenant_id: int, base64_array: object) -> list[str]:
         images = self._images(base64_array, "base64Array", 1, 10)
@@ -493,18 +497,21 @@ class TaskService:
             )
         return await self._dispatch(record, code_when_running=ReturnCode.SUCCESS)
 
-    async def _dispatch(self, record: TaskRecord, *, code_when_running: ReturnCode) -> Submitted:
+    async def _dispatch(
+        self, record: TaskRecord, *, code_when_running: ReturnCode, shown: bool = False
+    ) -> Submitted:
+        """Hand the job to its engine; ``shown`` when the client already holds the task id."""
         engine = self._engines.get(record.engine)
         if engine is None:
             raise NotFound("no engine is available for this task")
         try:
             admission = await engine.submit(EngineJob.from_dict(record.job))
         except RelayError:
-            await self._withdraw(record)
+            await self._withdraw(record, shown)
             raise
         except Exception as exc:
             log.exception("engine submit failed", task_id=record.id, engine=record.engine)
-            await self._withdraw(record)
+            await self._withdraw(record, shown)
             raise InternalFailure("submit failed: the engine raised an error") from exc
         if admission.queued:
             return Submitted(
@@ -515,9 +522,12 @@ class TaskService:
             )
         return Submitted(record.id, code_when_running)
 
-    async def _withdraw(self, record: TaskRecord) -> None:
-        """Forget a task the engine refused: the client was told it was not accepted."""
-        if record.task.status == TaskStatus.MODAL:
+    async def _withdraw(self, record: TaskRecord, shown: bool) -> None:
+        """Forget a task the engine refused: the client was told it was not accepted.
+
+        A task the client already knows (a modal it has just submitted) fails instead.
+        """
+        if shown or record.task.status == TaskStatus.MODAL:
             await self._lifecycle.apply(
                 TaskUpdate(record.id, TaskStatus.FAILURE, fail_reason="the engine refused the job")
             )

@@ -9,6 +9,8 @@ from typing import Any
 from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 
+from mjrelay.store.sqlite_reader import SqliteReader
+
 
 def is_sqlite(url: str) -> bool:
     return url.startswith("sqlite")
@@ -42,6 +44,16 @@ class Database:
         self.url = url
         self.engine = create_engine(url)
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
+        # Point reads on the loop for a SQLite file (see store.sqlite_reader); None otherwise.
+        database = self.engine.url.database
+        self.sqlite_reader = (
+            SqliteReader(database)
+            if self.is_sqlite
+            and database
+            and database != ":memory:"
+            and not database.startswith("file:")
+            else None
+        )
 
     @property
     def is_sqlite(self) -> bool:
@@ -54,4 +66,6 @@ class Database:
         await asyncio.to_thread(upgrade, self.url)
 
     async def dispose(self) -> None:
+        if self.sqlite_reader is not None:
+            self.sqlite_reader.close()
         await self.engine.dispose()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Sequence
 
 from sqlalchemy import delete, select, update
@@ -19,6 +20,9 @@ UNFINISHED = (
     TaskStatus.MODAL.value,
     TaskStatus.IN_PROGRESS.value,
 )
+
+
+_GET_WIRE_SQL = f"SELECT tenant_id, status, wire FROM {TaskRow.__tablename__} WHERE id = ?"
 
 
 class DuplicateTaskId(Exception):
@@ -107,7 +111,19 @@ class TaskStore:
             return None if row is None else _to_record(row)
 
     async def get_wire(self, task_id: str) -> tuple[int, str, bytes] | None:
-        """(tenant, status, wire bytes) by primary key: the whole read path of fetch."""
+        """(tenant, status, wire bytes) by primary key: the whole read path of fetch.
+
+        On a SQLite file this is one indexed lookup on the loop thread (``SqliteReader``); on
+        any SQLite error, and on other databases, one read through a pooled connection.
+        """
+        reader = self._db.sqlite_reader
+        if reader is not None:
+            try:
+                rows = reader.rows(_GET_WIRE_SQL, (task_id,))
+            except sqlite3.Error:
+                pass
+            else:
+                return (rows[0][0], rows[0][1], rows[0][2]) if rows else None
         statement = select(TaskRow.tenant_id, TaskRow.status, TaskRow.wire).where(
             TaskRow.id == task_id
         )

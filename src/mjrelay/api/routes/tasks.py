@@ -1,7 +1,10 @@
 """``/mj/task/*``: fetch, lists, seed and cancel.
 
 Fetch is the hot path (clients poll it): it serves the task JSON bytes the store serialized when
-the task last changed, swapping in the base URL, without building any model.
+the task last changed, swapping in the base URL, without building any model. In the app, plain
+``GET /mj/task/{id}/fetch`` requests are answered one layer earlier by ``api.fast_fetch`` (same
+auth, same service call, same bytes, no FastAPI routing); this route documents fetch in OpenAPI
+and serves the requests the fast path passes on.
 """
 
 from __future__ import annotations
@@ -23,12 +26,13 @@ _NOT_FOUND: dict[int | str, dict[str, Any]] = {
 }
 
 
-def _with_base(wire: bytes, base: str) -> bytes:
+def with_base(wire: bytes, base: str) -> bytes:
+    """The stored wire bytes with relay-hosted URLs pointing at ``base``."""
     return wire.replace(_MARKER, base.encode()) if _MARKER in wire else wire
 
 
 def _array(wires: list[bytes], base: str) -> bytes:
-    return _with_base(b"[" + b",".join(wires) + b"]", base)
+    return with_base(b"[" + b",".join(wires) + b"]", base)
 
 
 @router.get(
@@ -40,7 +44,7 @@ async def fetch(
     task_id: str, principal: CurrentPrincipal, relay: CurrentRelay, base: BaseURL
 ) -> Response:
     wire = await relay.tasks.fetch_wire(principal.tenant_id, task_id)
-    return Response(_with_base(wire, base), media_type=_JSON)
+    return Response(with_base(wire, base), media_type=_JSON)
 
 
 @router.post(
