@@ -67,6 +67,7 @@ async def authenticate(request: Request, relay: Annotated[Relay, Depends(get_rel
         cache.put(key, principal)
     if principal is None:
         raise Unauthorized("invalid API key")
+    await relay.ops.check_request(principal)
     return principal
 
 

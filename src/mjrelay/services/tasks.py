@@ -38,6 +38,7 @@ from mjrelay.media.inputs import (
     decode_images,
 )
 from mjrelay.media.store import MediaStore
+from mjrelay.services.admission import SubmitGate, Submitter
 from mjrelay.services.cache import CachedWire
 from mjrelay.services.lifecycle import TaskLifecycle
 from mjrelay.store.tasks import DuplicateTaskId
@@ -82,6 +83,10 @@ class Common:
     notify_hook: str = ""
     bot_type: str = ""
     mode: str = ""
+    # The submitting key and the request's base URL (used by the operator layer: charges,
+    # limits, callbacks); None/'' when the service is used without one.
+    key_id: int | None = None
+    base_url: str = ""
 
 
 class TaskService:
@@ -92,8 +97,10 @@ class TaskService:
         engines: EngineRegistry,
         media: MediaStore,
         fetcher: ImageFetcher,
+        gate: SubmitGate | None = None,
     ) -> None:
         self._settings = settings
+        self._gate = gate
         self._lifecycle = lifecycle
         self._store = lifecycle.store
         self._cache = lifecycle.cache
@@ -208,6 +215,8 @@ class TaskService:
             notify_hook=common.notify_hook,
             bot_type=common.bot_type or parent.task.bot_type,
             mode=common.mode or parent.task.mode,
+            key_id=common.key_id,
+            base_url=common.base_url,
         )
         return await self._create(
             tenant_id,
@@ -255,7 +264,13 @@ class TaskService:
         return await self.change(tenant_id, task_id, action, index, common)
 
     async def modal(
-        self, tenant_id: int, task_id: object, prompt: object, mask_base64: object
+        self,
+        tenant_id: int,
+        task_id: object,
+        prompt: object,
+        mask_base64: object,
+        *,
+        key_id: int | None = None,
     ) -> Submitted:
         if not isinstance(task_id, str) or not task_id:
             raise ValidationFailed("taskId: required")
@@ -435,6 +450,9 @@ class TaskService:
         engine_name = parent.engine if parent is not None else self._engines.default
         if self._engines.get(engine_name) is None:
             raise NotFound("no engine is available for this task")
+        submitter = Submitter(common.key_id, tenant_id, common.notify_hook, common.base_url)
+        if self._gate is not None:
+            await self._gate.validate(submitter)
         submitted_at = now_ms()
         for _attempt in range(20):
             task_id = new_task_id(submitted_at)
@@ -473,14 +491,24 @@ class TaskService:
                 engine=engine_name,
                 job=job.to_dict(),
                 parent_id=None if parent is None else parent.id,
-                engine_state={"notify_hook": common.notify_hook} if common.notify_hook else {},
                 deadline_ms=submitted_at + int(self._settings.task_timeout_seconds * 1000),
             )
+            writes = None
+            if self._gate is not None:
+                writes = await self._gate.enter(
+                    submitter, record, charge=status != TaskStatus.MODAL
+                )
             try:
-                await self._store.insert(record)
+                await self._store.insert(record, also=writes)
                 break
             except DuplicateTaskId:
+                if self._gate is not None:
+                    await self._gate.leave(record)
                 continue
+            except BaseException:
+                if self._gate is not None:
+                    await self._gate.leave(record)
+                raise
         else:
             raise InternalFailure("could not allocate a task id")
         await self._lifecycle.created(record)
@@ -522,6 +550,8 @@ class TaskService:
                 TaskUpdate(record.id, TaskStatus.FAILURE, fail_reason="the engine refused the job")
             )
             return
+        if self._gate is not None:
+            await self._gate.withdrawn(record)
         await self._store.delete(record.id)
         self._cache.drop(record.id)
         log.info("task withdrawn", task_id=record.id)
