@@ -65,6 +65,7 @@ class Settings(BaseSettings):
     rate_limits: RateLimitSettings = Field(default_factory=RateLimitSettings)
     callbacks: CallbackSettings = Field(default_factory=CallbackSettings)
     redis_url: str = ""
+    redis_prefix: str = "mjrelay"
     admin_token: SecretStr = SecretStr("")
     metrics_public: bool = False
     cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)

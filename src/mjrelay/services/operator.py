@@ -57,7 +57,11 @@ class Operator:
         self.ledger = LedgerStore(db)
         self.accounts = KeyAccounts(db)
         self.prices = PriceBook(settings.ledger, PriceStore(db))
-        self.limiter = limiter if limiter is not None else build_limiter(settings.redis_url)
+        self.limiter = (
+            limiter
+            if limiter is not None
+            else build_limiter(settings.redis_url, prefix=settings.redis_prefix)
+        )
         self.callbacks = CallbackService(
             CallbackStore(db),
             settings.callbacks,

@@ -312,6 +312,8 @@ class TaskService:
             record.task.properties = {**record.task.properties, "finalPrompt": final_prompt}
             if mask_key:
                 record.task.properties["maskUrl"] = self._media.url_of(mask_key)
+            if self._gate is not None:
+                await self._gate.modal(Submitter(key_id, tenant_id), record)
             await self._lifecycle.replace(record)
         return await self._dispatch(record, code_when_running=ReturnCode.SUCCESS)
 
