@@ -177,6 +177,7 @@ class CallbackService:
             "User-Agent": "mjrelay-callbacks",
             HEADER: sign(secret, timestamp, item.body),
             "X-Mjrelay-Task-Id": item.task_id,
+            "X-Mjrelay-Task-Version": str(item.version),
             "X-Mjrelay-Delivery": str(item.id),
         }
         started = time.monotonic()
