@@ -10,13 +10,13 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from tests.conftest import fast_settings
-from tests.support.operator import BACKENDS, StallingEngine, balance_of, database_url, ledger_rows
 
 from mjrelay.core.settings import Settings
 from mjrelay.services.relay import Relay
 from mjrelay.services.tasks import Common
 from mjrelay.store.ledger import Charge
+from tests.conftest import fast_settings
+from tests.support.operator import BACKENDS, StallingEngine, balance_of, database_url, ledger_rows
 
 
 @pytest.fixture(params=BACKENDS)

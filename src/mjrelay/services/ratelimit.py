@@ -102,7 +102,7 @@ if redis.call('ZSCORE', KEYS[1], ARGV[3]) == false
   return 0
 end
 redis.call('ZADD', KEYS[1], ARGV[4], ARGV[3])
-redis.call('SET', KEYS[2], KEYS[1], 'PXAT', ARGV[4])
+redis.call('SET', KEYS[2], KEYS[1], 'PXAT', ARGV[5])
 return 1
 """
 
@@ -139,7 +139,7 @@ class RedisLimiter:
         now = int(time.time() * 1000)
         result = await self._enter(
             keys=[self._key("inflight", key_id), self._key("task", task_id)],
-            args=[now, limit, task_id, max(expires_ms, now + 1000)],
+            args=[now, limit, task_id, expires_ms, max(expires_ms, now + 1000)],
         )
         return int(result) == 1
 
