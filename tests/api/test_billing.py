@@ -162,3 +162,29 @@ async def test_account_shows_the_balance(live: LiveRelay, client: httpx.AsyncCli
     key, _key_id = await _paying_key(live, "2.5")
     async with live.client(key) as paying:
         assert (await paying.get("/mj/account")).json()["result"]["balance"] == "2.5000"
+
+
+def _png_data_url() -> str:
+    import base64
+    import io
+
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.new("RGB", (8, 8), (200, 10, 10)).save(buffer, "PNG")
+    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode()
+
+
+async def test_uploads_are_charged_at_once(live: LiveRelay) -> None:
+    key, key_id = await _paying_key(live, "0.08")
+    async with live.client(key) as client:
+        body = {"base64Array": [_png_data_url()]}
+        first = (await client.post("/mj/submit/upload-discord-images", json=body)).json()
+        assert first["code"] == 1 and len(first["result"]) == 1
+        assert await balance_of(live.relay.db, key_id) == Decimal("0.03")
+        second = (await client.post("/mj/submit/upload-discord-images", json=body)).json()
+        assert second["code"] == 4 and second["description"].startswith("insufficient balance")
+    usage = await live.relay.ops.admin.usage()
+    assert [(u["keyId"], u["tasks"], u["charged"]) for u in usage if u["keyId"] == key_id] == [
+        (key_id, 0, "0.0500")
+    ]

@@ -47,3 +47,7 @@ class SubmitGate(Protocol):
     async def modal(self, submitter: Submitter, record: TaskRecord) -> None:
         """A modal submit dispatches a waiting task: reserve its price now."""
         ...
+
+    async def upload(self, submitter: Submitter) -> None:
+        """Charge an image upload (no task: charged at once, nothing to refund)."""
+        ...

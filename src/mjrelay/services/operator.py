@@ -249,6 +249,16 @@ class OperatorGate:
             self._op.metrics.ledger_moves.labels(kind).inc()
         await self._op._leave(record.id)
 
+    async def upload(self, submitter: Submitter) -> None:
+        if submitter.key_id is None:
+            return
+        await self._op.ledger.charge(
+            submitter.key_id,
+            submitter.tenant_id,
+            "UPLOAD",
+            await self._op.prices.price_units("UPLOAD", ""),
+        )
+
     async def modal(self, submitter: Submitter, record: TaskRecord) -> None:
         if submitter.key_id is None:
             return

@@ -317,8 +317,12 @@ class TaskService:
             await self._lifecycle.replace(record)
         return await self._dispatch(record, code_when_running=ReturnCode.SUCCESS)
 
-    async def upload(self, tenant_id: int, base64_array: object) -> list[str]:
+    async def upload(
+        self, tenant_id: int, base64_array: object, *, key_id: int | None = None
+    ) -> list[str]:
         images = self._images(base64_array, "base64Array", 1, 10)
+        if self._gate is not None:
+            await self._gate.upload(Submitter(key_id, tenant_id))
         return [self._media.url_of(await self._store_image(image)) for image in images]
 
     # ---- queries -------------------------------------------------------------------------

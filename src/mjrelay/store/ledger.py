@@ -41,7 +41,7 @@ class Charge:
 
     key_id: int
     tenant_id: int
-    task_id: str
+    task_id: str | None  # None: a charge without a task (uploads), final at once
     action: str
     mode: str
     price_units: int
@@ -127,8 +127,8 @@ class LedgerStore:
                 key_id=charge.key_id,
                 tenant_id=charge.tenant_id,
                 task_id=charge.task_id,
-                kind="reserve",
-                stage="open",
+                kind="reserve" if charge.task_id is not None else "charge",
+                stage="open" if charge.task_id is not None else None,
                 amount_units=-price,
                 price_units=price,
                 balance_after_units=row[0],
@@ -148,6 +148,11 @@ class LedgerStore:
         except IntegrityError:
             return False
         return True
+
+    async def charge(self, key_id: int, tenant_id: int, action: str, price_units: int) -> None:
+        """Charge something that is not a task (an upload): final at once."""
+        async with self._db.sessions() as session, session.begin():
+            await self.reserve_in(session, Charge(key_id, tenant_id, None, action, "", price_units))
 
     async def close(self, task_id: str, *, success: bool, note: str = "") -> str | None:
         """Settle (success) or refund a task's reservation, exactly once.
@@ -347,7 +352,7 @@ class LedgerStore:
                 func.coalesce(func.sum(row.price_units), 0),
             )
             .where(
-                row.task_id.is_not(None),
+                row.kind.in_(("reserve", "settle", "refund", "charge")),
                 row.created_ms >= since_ms,
                 row.created_ms < until,
             )
@@ -362,12 +367,13 @@ class LedgerStore:
             reserved = kinds.get("reserve", (0, 0))
             settled = kinds.get("settle", (0, 0))
             refunded = kinds.get("refund", (0, 0))
+            direct = kinds.get("charge", (0, 0))
             result.append(
                 Usage(
                     key_id=key_id,
                     tenant_id=tenant_id,
                     tasks=reserved[0],
-                    charged_units=settled[1],
+                    charged_units=settled[1] + direct[1],
                     refunded_units=refunded[1],
                     held_units=reserved[1] - settled[1] - refunded[1],
                 )

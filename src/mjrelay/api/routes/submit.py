@@ -181,7 +181,7 @@ async def simple_change(
 async def upload_images(
     body: UploadRequest, principal: CurrentPrincipal, relay: CurrentRelay, base: BaseURL
 ) -> Envelope:
-    urls = await relay.tasks.upload(principal.tenant_id, body.base64_array)
+    urls = await relay.tasks.upload(principal.tenant_id, body.base64_array, key_id=principal.key_id)
     return Envelope(
         code=1,
         description="Submit success",
