@@ -6,6 +6,13 @@ from decimal import Decimal
 
 from pydantic import BaseModel, Field, field_validator
 
+DEFAULT_MULTIPLIERS: dict[str, Decimal] = {
+    "": Decimal(1),
+    "fast": Decimal(1),
+    "relax": Decimal(1),
+    "turbo": Decimal(1),
+}
+
 DEFAULT_PRICES: dict[str, Decimal] = {
     **{
         action: Decimal("0.1")
@@ -30,25 +37,31 @@ DEFAULT_PRICES: dict[str, Decimal] = {
 
 
 class LedgerSettings(BaseModel):
-    """Prices per action (plus ``MODAL``) and multipliers per speed mode ('' = no mode prefix)."""
+    """Prices per action (plus ``MODAL``) and multipliers per speed mode ('' = no mode prefix).
+
+    Configured entries override the defaults one by one: configuring only ``IMAGINE`` must not
+    make every other action free.
+    """
 
     prices: dict[str, Decimal] = Field(default_factory=lambda: dict(DEFAULT_PRICES))
-    mode_multipliers: dict[str, Decimal] = Field(
-        default_factory=lambda: {
-            "": Decimal(1),
-            "fast": Decimal(1),
-            "relax": Decimal(1),
-            "turbo": Decimal(1),
-        }
-    )
+    mode_multipliers: dict[str, Decimal] = Field(default_factory=lambda: dict(DEFAULT_MULTIPLIERS))
 
-    @field_validator("prices", "mode_multipliers")
+    @field_validator("prices")
     @classmethod
-    def _non_negative(cls, value: dict[str, Decimal]) -> dict[str, Decimal]:
-        for name, amount in value.items():
-            if not amount.is_finite() or amount < 0:
-                raise ValueError(f"{name}: must be a non-negative number")
-        return value
+    def _merge_prices(cls, value: dict[str, Decimal]) -> dict[str, Decimal]:
+        return _checked({**DEFAULT_PRICES, **{k.upper(): v for k, v in value.items()}})
+
+    @field_validator("mode_multipliers")
+    @classmethod
+    def _merge_modes(cls, value: dict[str, Decimal]) -> dict[str, Decimal]:
+        return _checked({**DEFAULT_MULTIPLIERS, **{k.lower(): v for k, v in value.items()}})
+
+
+def _checked(values: dict[str, Decimal]) -> dict[str, Decimal]:
+    for name, amount in values.items():
+        if not amount.is_finite() or amount < 0:
+            raise ValueError(f"{name}: must be a non-negative number")
+    return values
 
 
 class RateLimitSettings(BaseModel):
