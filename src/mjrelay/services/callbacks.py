@@ -33,6 +33,7 @@ from mjrelay.core.operator_settings import CallbackSettings
 from mjrelay.core.signing import HEADER, sign
 from mjrelay.domain.record import TaskRecord
 from mjrelay.media.store import BASE_URL_MARKER
+from mjrelay.services.background import stop_task
 from mjrelay.services.metrics import Metrics
 from mjrelay.store.callbacks import CallbackStore, Hook, Pending
 
@@ -120,11 +121,8 @@ class CallbackService:
         self._worker = asyncio.create_task(self._run(), name="mjrelay-callbacks")
 
     async def stop(self) -> None:
-        if self._worker is not None:
-            self._worker.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._worker
-            self._worker = None
+        await stop_task(self._worker)
+        self._worker = None
         await self._client.aclose()
 
     async def _run(self) -> None:

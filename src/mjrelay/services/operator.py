@@ -8,7 +8,6 @@ status, free the slot, queue callbacks, count metrics).
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import time
 
 import httpx
@@ -22,6 +21,7 @@ from mjrelay.domain.record import TaskRecord
 from mjrelay.domain.task import TaskStatus
 from mjrelay.services.admin import AdminService
 from mjrelay.services.admission import Submitter
+from mjrelay.services.background import stop_task
 from mjrelay.services.callbacks import CallbackService
 from mjrelay.services.lifecycle import TaskLifecycle
 from mjrelay.services.metrics import Metrics
@@ -89,10 +89,7 @@ class Operator:
         self._reconciler = asyncio.create_task(self._reconcile_forever(), name="mjrelay-ledger")
 
     async def stop(self) -> None:
-        if self._reconciler is not None:
-            self._reconciler.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._reconciler
+        await stop_task(self._reconciler)
         await self.callbacks.stop()
         await self.limiter.close()
 

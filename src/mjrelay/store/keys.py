@@ -27,6 +27,19 @@ class KeyInfo:
     revoked_ms: int | None
 
 
+def _key_info(key: ApiKeyRow, tenant_name: str) -> KeyInfo:
+    return KeyInfo(
+        key.id,
+        key.tenant_id,
+        tenant_name,
+        key.name,
+        key.prefix,
+        key.quota,
+        key.created_ms,
+        key.revoked_ms,
+    )
+
+
 @dataclass(frozen=True, slots=True)
 class Principal:
     """Who a request acts for."""
@@ -88,19 +101,7 @@ class KeyStore:
         )
         async with self._db.sessions() as session:
             rows = (await session.execute(statement)).all()
-        return [
-            KeyInfo(
-                key.id,
-                key.tenant_id,
-                tenant_name,
-                key.name,
-                key.prefix,
-                key.quota,
-                key.created_ms,
-                key.revoked_ms,
-            )
-            for key, tenant_name in rows
-        ]
+        return [_key_info(key, tenant_name) for key, tenant_name in rows]
 
     async def revoke(self, key_id_or_prefix: str) -> int:
         """Revoke by numeric id or by displayed prefix; returns how many keys were revoked."""
@@ -159,16 +160,7 @@ class KeyAccounts:
             rows = (await session.execute(statement.order_by(ApiKeyRow.id))).all()
         return [
             KeyAccount(
-                KeyInfo(
-                    key.id,
-                    key.tenant_id,
-                    tenant_name,
-                    key.name,
-                    key.prefix,
-                    key.quota,
-                    key.created_ms,
-                    key.revoked_ms,
-                ),
+                _key_info(key, tenant_name),
                 key.balance_units,
                 key.rate_per_second,
                 key.max_in_flight,
