@@ -62,11 +62,11 @@ def test_keys_create_list_revoke(env: dict[str, str], tmp_path: Path) -> None:
     assert code == 0
     assert key not in listing and bob not in listing
     lines = listing.strip().splitlines()
-    assert lines[0].split() == ["ID", "PREFIX", "TENANT", "NAME", "QUOTA", "STATUS"]
+    assert lines[0].split() == ["ID", "PREFIX", "TENANT", "NAME", "BALANCE", "STATUS"]
     alice_line = next(line for line in lines if " alice " in line)
     assert "12.5" in alice_line and alice_line.endswith("active")
     bob_line = next(line for line in lines if " bob " in line)
-    assert " team " in bob_line and " 1234.5 " in bob_line
+    assert " team " in bob_line and " 1234.5000 " in bob_line
     code, out, _err = run(env, "keys", "create", "--name", "carol")
     assert code == 0
     _code, listing, _err = run(env, "keys", "list")

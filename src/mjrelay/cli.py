@@ -12,9 +12,14 @@ from typing import Annotated, TypeVar
 
 import typer
 
+from mjrelay.core.errors import RelayError
+from mjrelay.core.money import show
 from mjrelay.core.settings import Settings
+from mjrelay.services.admin import AdminService
 from mjrelay.store.db import Database
-from mjrelay.store.keys import KeyInfo, KeyStore
+from mjrelay.store.keys import KeyAccount, KeyStore
+
+CLI_ACTOR = "cli"
 
 app = typer.Typer(help="mjrelay: a Midjourney-compatible /mj relay.", no_args_is_help=True)
 keys_app = typer.Typer(help="Manage API keys (only their hashes are stored).", no_args_is_help=True)
@@ -81,7 +86,7 @@ def serve(
             store = KeyStore(db)
             if await store.count_active() > 0:
                 return None
-            key, _info = await store.create("default")
+            key, _info = await AdminService.build(db, settings).create_key("default", actor="serve")
             return key
 
         key = _with_db(settings, first_key)
@@ -154,8 +159,17 @@ def keys_create(
     settings = _settings(config)
 
     async def create(db: Database) -> str:
-        key, info = await KeyStore(db).create(name.strip(), tenant=tenant, quota=amount)
-        typer.echo(f"created key {info.id} ({info.prefix}…) for tenant {info.tenant_name!r}")
+        try:
+            key, info = await AdminService.build(db, settings).create_key(
+                name.strip(), actor=CLI_ACTOR, tenant=tenant, balance=amount
+            )
+        except RelayError as exc:
+            typer.echo(f"error: {exc.description}", err=True)
+            raise typer.Exit(1) from exc
+        balance = "unlimited" if amount is None else f"balance {amount}"
+        typer.echo(
+            f"created key {info.id} ({info.prefix}…) for tenant {info.tenant_name!r}, {balance}"
+        )
         return key
 
     typer.echo(_with_db(settings, create))
@@ -166,17 +180,18 @@ def keys_list(config: ConfigOption = None) -> None:
     """List keys (prefixes only)."""
     settings = _settings(config)
 
-    async def listing(db: Database) -> list[KeyInfo]:
-        return await KeyStore(db).list()
+    async def listing(db: Database) -> list[KeyAccount]:
+        return await AdminService.build(db, settings).keys()
 
     rows = _with_db(settings, listing)
-    typer.echo(f"{'ID':>4}  {'PREFIX':<12} {'TENANT':<20} {'NAME':<20} {'QUOTA':>12}  STATUS")
-    for info in rows:
+    typer.echo(f"{'ID':>4}  {'PREFIX':<12} {'TENANT':<20} {'NAME':<20} {'BALANCE':>12}  STATUS")
+    for account in rows:
+        info = account.info
         status = "revoked " + _when(info.revoked_ms) if info.revoked_ms else "active"
-        quota = "unlimited" if info.quota is None else str(info.quota.normalize())
+        balance = show(account.balance_units) or "unlimited"
         typer.echo(
             f"{info.id:>4}  {info.prefix:<12} {info.tenant_name[:20]:<20} {info.name[:20]:<20} "
-            f"{quota:>12}  {status}"
+            f"{balance:>12}  {status}"
         )
 
 
@@ -189,7 +204,7 @@ def keys_revoke(
     settings = _settings(config)
 
     async def revoke(db: Database) -> int:
-        return await KeyStore(db).revoke(key)
+        return await AdminService.build(db, settings).revoke_key(key, actor=CLI_ACTOR)
 
     count = _with_db(settings, revoke)
     if count == 0:

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+
 from tests.support.server_process import ServerProcess, cli, free_port, relay_env
 
 

@@ -6,15 +6,14 @@ import asyncio
 from pathlib import Path
 from typing import Any
 
-from tests.conftest import fast_settings
-from tests.support.live import running_relay, wait_for_status
-from tests.support.wire import submit, submit_ok
-
 from mjrelay.core.settings import SandboxSettings
 from mjrelay.domain.task import TaskStatus
 from mjrelay.domain.updates import TaskUpdate
 from mjrelay.engines.base import Admission, EngineJob, UpdateSink
 from mjrelay.services.runner import RESTART_FAILURE
+from tests.conftest import fast_settings
+from tests.support.live import running_relay, wait_for_status
+from tests.support.wire import submit, submit_ok
 
 
 class ForgetfulEngine:

@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 from functools import partial
 
 from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from mjrelay import __version__
@@ -15,7 +16,7 @@ from mjrelay.api.deps import BaseURLs, KeyCache
 from mjrelay.api.errors import install_error_handlers
 from mjrelay.api.fast_fetch import FastFetch
 from mjrelay.api.middleware import BodyLimitMiddleware, ModePrefixMiddleware
-from mjrelay.api.routes import service, submit, tasks
+from mjrelay.api.routes import account, admin, metrics, service, submit, tasks
 from mjrelay.services.relay import Relay
 
 DESCRIPTION = """
@@ -79,9 +80,21 @@ def create_app(relay: Relay, *, manage_lifecycle: bool = True) -> FastAPI:
     app.include_router(service.router)
     app.include_router(submit.router)
     app.include_router(tasks.router)
+    app.include_router(account.router)
+    app.include_router(admin.router)
+    app.include_router(metrics.router)
     # Pure ASGI middleware, outermost last: mode prefix -> body limit -> routes.
     app.add_middleware(BodyLimitMiddleware, max_bytes=relay.settings.max_body_bytes)
     app.add_middleware(ModePrefixMiddleware)
+    if relay.settings.cors_origins:
+        # Off unless configured: browsers may then call the API from these origins only.
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=relay.settings.cors_origins,
+            allow_methods=["GET", "POST", "PUT"],
+            allow_headers=["Authorization", "Content-Type", "mj-api-secret"],
+            max_age=600,
+        )
     # In front of everything: plain task fetches, the polling traffic, skip FastAPI entirely.
     app.front = FastFetch(partial(FastAPI.__call__, app), relay, key_cache, base_urls)
     return app

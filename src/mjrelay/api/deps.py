@@ -89,6 +89,7 @@ async def resolve_principal(key: str | None, relay: Relay, cache: KeyCache) -> P
         principal = await cache.load(key, relay.keys.authenticate)
     if principal is None:
         raise Unauthorized("invalid API key")
+    await relay.ops.check_request(principal)
     return principal
 
 

@@ -11,7 +11,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from mjrelay.core.errors import RelayError, ReturnCode
+from mjrelay.core.errors import RateLimited, RelayError, ReturnCode
 from mjrelay.core.logging import get_logger
 
 log = get_logger("mjrelay.api")
@@ -41,6 +41,8 @@ def envelope(
 def relay_error_response(exc: RelayError) -> JSONResponse:
     """The envelope of a ``RelayError`` (also used by the ASGI fetch fast path)."""
     headers = {"WWW-Authenticate": "Bearer"} if exc.http_status == 401 else None
+    if isinstance(exc, RateLimited):
+        headers = {"Retry-After": str(exc.retry_after)}
     return envelope(
         int(exc.code),
         exc.description,

@@ -9,7 +9,8 @@ cache), ``TaskService.fetch_wire`` (tenant isolation: a foreign id is a 404 like
 
 Only a plain ``GET /mj/task/{id}/fetch`` is served here. Everything else goes on to FastAPI
 unchanged, including fetches with a mode prefix (``/mj-fast/...``), with a request body
-(``Content-Length``, so the body limit still answers 413), with a trailing slash, or in an app
+(``Content-Length``, so the body limit still answers 413), from a browser on another origin
+(``Origin``, so CORS applies), with a trailing slash, or in an app
 mounted under a root path; FastAPI's ``fetch`` route serves those and documents the endpoint.
 """
 
@@ -59,7 +60,8 @@ class FastFetch:
             elif name == b"mj-api-secret":
                 if secret is None:
                     secret = value.decode("latin-1")
-            elif name == b"content-length":
+            elif name in (b"content-length", b"origin"):
+                # A body must meet the body limit; a cross-origin call needs the CORS layer.
                 return False
         try:
             principal = await resolve_principal(

@@ -6,6 +6,7 @@ envelope ``{code, description, result, properties}``, so no route formats an err
 
 from __future__ import annotations
 
+import math
 from enum import IntEnum
 from typing import Any
 
@@ -76,3 +77,26 @@ class Unauthorized(RelayError):
 
 class PayloadTooLarge(ValidationFailed):
     http_status = 413
+
+
+class InsufficientBalance(ValidationFailed):
+    """The key's balance does not cover the price; nothing was reserved."""
+
+
+class RateLimited(RelayError):
+    """Too many requests or jobs in flight for one key: HTTP 429 with ``Retry-After``."""
+
+    http_status = 429
+    code = ReturnCode.FAILURE
+
+    def __init__(self, description: str, *, retry_after: float) -> None:
+        seconds = max(1, math.ceil(retry_after))
+        super().__init__(description, properties={"retryAfter": seconds})
+        self.retry_after = seconds
+
+
+class AdminDisabled(RelayError):
+    """The admin API answers 404 when no admin token is configured."""
+
+    http_status = 404
+    code = ReturnCode.NOT_FOUND

@@ -9,10 +9,17 @@ from __future__ import annotations
 
 import tomllib
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, Field, field_validator
-from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+from pydantic import BaseModel, Field, SecretStr, field_validator
+from pydantic_settings import (
+    BaseSettings,
+    NoDecode,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+)
+
+from mjrelay.core.operator_settings import CallbackSettings, LedgerSettings, RateLimitSettings
 
 
 class SandboxSettings(BaseModel):
@@ -52,6 +59,23 @@ class Settings(BaseSettings):
     create_initial_key: bool = True
 
     sandbox: SandboxSettings = Field(default_factory=SandboxSettings)
+
+    # Operator layer (docs/operator.md).
+    ledger: LedgerSettings = Field(default_factory=LedgerSettings)
+    rate_limits: RateLimitSettings = Field(default_factory=RateLimitSettings)
+    callbacks: CallbackSettings = Field(default_factory=CallbackSettings)
+    redis_url: str = ""
+    redis_prefix: str = "mjrelay"
+    admin_token: SecretStr = SecretStr("")
+    metrics_public: bool = False
+    cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
+
+    @field_validator("cors_origins", mode="before")
+    @classmethod
+    def _split_origins(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [origin.strip() for origin in value.split(",") if origin.strip()]
+        return value
 
     @field_validator("public_url")
     @classmethod

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import httpx
 
 from mjrelay.core.logging import get_logger
+from mjrelay.core.netguard import Resolver, default_resolver
 from mjrelay.core.settings import Settings
 from mjrelay.engines.base import Engine
 from mjrelay.engines.registry import EngineRegistry
@@ -15,6 +16,8 @@ from mjrelay.media.fetch import ImageFetcher
 from mjrelay.media.store import MediaStore
 from mjrelay.services.cache import WireCache
 from mjrelay.services.lifecycle import TaskLifecycle
+from mjrelay.services.operator import Operator
+from mjrelay.services.ratelimit import Limiter
 from mjrelay.services.runner import Runner
 from mjrelay.services.tasks import TaskService
 from mjrelay.store.db import Database
@@ -34,6 +37,7 @@ class Relay:
     tasks: TaskService
     runner: Runner
     fetcher: ImageFetcher
+    ops: Operator
 
     @classmethod
     def build(
@@ -42,6 +46,9 @@ class Relay:
         *,
         engines: list[Engine] | None = None,
         fetch_transport: httpx.AsyncBaseTransport | None = None,
+        callback_transport: httpx.AsyncBaseTransport | None = None,
+        resolver: Resolver = default_resolver,
+        limiter: Limiter | None = None,
     ) -> Relay:
         db = Database(settings.resolved_database_url)
         media = MediaStore(settings.images_dir)
@@ -52,13 +59,21 @@ class Relay:
             default=(engines[0].name if engines else SandboxEngine.name),
         )
         fetcher = ImageFetcher(max_bytes=settings.max_image_bytes, transport=fetch_transport)
+        ops = Operator(
+            settings,
+            db,
+            limiter=limiter,
+            callback_transport=callback_transport,
+            resolver=resolver,
+        )
+        ops.attach(lifecycle)
         return cls(
             settings=settings,
             db=db,
             keys=KeyStore(db),
             media=media,
             lifecycle=lifecycle,
-            tasks=TaskService(settings, lifecycle, registry, media, fetcher),
+            tasks=TaskService(settings, lifecycle, registry, media, fetcher, ops.gate),
             runner=Runner(
                 lifecycle,
                 registry,
@@ -66,6 +81,7 @@ class Relay:
                 sweep_interval=settings.sweep_interval_seconds,
             ),
             fetcher=fetcher,
+            ops=ops,
         )
 
     async def start(self, *, migrate: bool = True) -> None:
@@ -74,9 +90,11 @@ class Relay:
         if migrate:
             await self.db.migrate()
         await self.runner.start()
+        await self.ops.start()
         log.info("relay started", database=self.db.engine.url.render_as_string(hide_password=True))
 
     async def stop(self) -> None:
         await self.runner.stop()
+        await self.ops.stop()
         await self.fetcher.close()
         await self.db.dispose()

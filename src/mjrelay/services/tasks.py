@@ -39,6 +39,7 @@ from mjrelay.media.inputs import (
     inspect_image_bytes,
 )
 from mjrelay.media.store import MediaStore
+from mjrelay.services.admission import SubmitGate, Submitter
 from mjrelay.services.cache import CachedWire
 from mjrelay.services.lifecycle import TaskLifecycle
 from mjrelay.store.tasks import DuplicateTaskId
@@ -83,6 +84,10 @@ class Common:
     notify_hook: str = ""
     bot_type: str = ""
     mode: str = ""
+    # The submitting key and the request's base URL (used by the operator layer: charges,
+    # limits, callbacks); None/'' when the service is used without one.
+    key_id: int | None = None
+    base_url: str = ""
 
 
 class TaskService:
@@ -93,8 +98,10 @@ class TaskService:
         engines: EngineRegistry,
         media: MediaStore,
         fetcher: ImageFetcher,
+        gate: SubmitGate | None = None,
     ) -> None:
         self._settings = settings
+        self._gate = gate
         self._lifecycle = lifecycle
         self._store = lifecycle.store
         self._cache = lifecycle.cache
@@ -209,6 +216,8 @@ class TaskService:
             notify_hook=common.notify_hook,
             bot_type=common.bot_type or parent.task.bot_type,
             mode=common.mode or parent.task.mode,
+            key_id=common.key_id,
+            base_url=common.base_url,
         )
         return await self._create(
             tenant_id,
@@ -256,7 +265,13 @@ class TaskService:
         return await self.change(tenant_id, task_id, action, index, common)
 
     async def modal(
-        self, tenant_id: int, task_id: object, prompt: object, mask_base64: object
+        self,
+        tenant_id: int,
+        task_id: object,
+        prompt: object,
+        mask_base64: object,
+        *,
+        key_id: int | None = None,
     ) -> Submitted:
         if not isinstance(task_id, str) or not task_id:
             raise ValidationFailed("taskId: required")
@@ -298,14 +313,20 @@ class TaskService:
             record.task.properties = {**record.task.properties, "finalPrompt": final_prompt}
             if mask_key:
                 record.task.properties["maskUrl"] = self._media.url_of(mask_key)
+            if self._gate is not None:
+                await self._gate.modal(Submitter(key_id, tenant_id), record)
             # Leave MODAL while still holding the lock: a second (concurrent or retried) modal
             # submit is refused instead of running the job twice, and a restart resumes the job.
             record.task.status = TaskStatus.SUBMITTED
             await self._lifecycle.replace(record)
         return await self._dispatch(record, code_when_running=ReturnCode.SUCCESS, shown=True)
 
-    async def upload(self, tenant_id: int, base64_array: object) -> list[str]:
+    async def upload(
+        self, tenant_id: int, base64_array: object, *, key_id: int | None = None
+    ) -> list[str]:
         images = self._images(base64_array, "base64Array", 1, 10)
+        if self._gate is not None:
+            await self._gate.upload(Submitter(key_id, tenant_id))
         return [self._media.url_of(await self._store_image(image)) for image in images]
 
     # ---- queries -------------------------------------------------------------------------
@@ -439,6 +460,9 @@ class TaskService:
         engine_name = parent.engine if parent is not None else self._engines.default
         if self._engines.get(engine_name) is None:
             raise NotFound("no engine is available for this task")
+        submitter = Submitter(common.key_id, tenant_id, common.notify_hook, common.base_url)
+        if self._gate is not None:
+            await self._gate.validate(submitter)
         submitted_at = now_ms()
         for _attempt in range(20):
             task_id = new_task_id(submitted_at)
@@ -477,14 +501,24 @@ class TaskService:
                 engine=engine_name,
                 job=job.to_dict(),
                 parent_id=None if parent is None else parent.id,
-                engine_state={"notify_hook": common.notify_hook} if common.notify_hook else {},
                 deadline_ms=submitted_at + int(self._settings.task_timeout_seconds * 1000),
             )
+            writes = None
+            if self._gate is not None:
+                writes = await self._gate.enter(
+                    submitter, record, charge=status != TaskStatus.MODAL
+                )
             try:
-                await self._store.insert(record)
+                await self._store.insert(record, also=writes)
                 break
             except DuplicateTaskId:
+                if self._gate is not None:
+                    await self._gate.leave(record)
                 continue
+            except BaseException:
+                if self._gate is not None:
+                    await self._gate.leave(record)
+                raise
         else:
             raise InternalFailure("could not allocate a task id")
         await self._lifecycle.created(record)
@@ -532,6 +566,8 @@ class TaskService:
                 TaskUpdate(record.id, TaskStatus.FAILURE, fail_reason="the engine refused the job")
             )
             return
+        if self._gate is not None:
+            await self._gate.withdrawn(record)
         await self._store.delete(record.id)
         self._cache.drop(record.id)
         log.info("task withdrawn", task_id=record.id)

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import builtins
 from dataclasses import dataclass
 from decimal import Decimal
 
 from sqlalchemy import func, select, update
 
 from mjrelay.core.ids import now_ms
+from mjrelay.core.money import to_units
 from mjrelay.core.security import generate_api_key, hash_api_key, key_display_prefix
 from mjrelay.store.db import Database
 from mjrelay.store.models import ApiKeyRow, TenantRow
@@ -25,12 +27,27 @@ class KeyInfo:
     revoked_ms: int | None
 
 
+def _key_info(key: ApiKeyRow, tenant_name: str) -> KeyInfo:
+    return KeyInfo(
+        key.id,
+        key.tenant_id,
+        tenant_name,
+        key.name,
+        key.prefix,
+        key.quota,
+        key.created_ms,
+        key.revoked_ms,
+    )
+
+
 @dataclass(frozen=True, slots=True)
 class Principal:
     """Who a request acts for."""
 
     key_id: int
     tenant_id: int
+    # The key's own rate limit (requests per second); None = the settings' default.
+    rate_per_second: float | None = None
 
 
 class KeyStore:
@@ -58,6 +75,7 @@ class KeyStore:
                 prefix=key_display_prefix(key),
                 key_hash=hash_api_key(key),
                 quota=quota,
+                balance_units=None if quota is None else to_units(quota),
                 created_ms=created,
             )
             session.add(row)
@@ -68,12 +86,12 @@ class KeyStore:
         return key, info
 
     async def authenticate(self, key: str) -> Principal | None:
-        statement = select(ApiKeyRow.id, ApiKeyRow.tenant_id).where(
+        statement = select(ApiKeyRow.id, ApiKeyRow.tenant_id, ApiKeyRow.rate_per_second).where(
             ApiKeyRow.key_hash == hash_api_key(key), ApiKeyRow.revoked_ms.is_(None)
         )
         async with self._db.engine.connect() as connection:
             row = (await connection.execute(statement)).first()
-        return None if row is None else Principal(key_id=row[0], tenant_id=row[1])
+        return None if row is None else Principal(row[0], row[1], row[2])
 
     async def list(self) -> list[KeyInfo]:
         statement = (
@@ -83,19 +101,7 @@ class KeyStore:
         )
         async with self._db.sessions() as session:
             rows = (await session.execute(statement)).all()
-        return [
-            KeyInfo(
-                key.id,
-                key.tenant_id,
-                tenant_name,
-                key.name,
-                key.prefix,
-                key.quota,
-                key.created_ms,
-                key.revoked_ms,
-            )
-            for key, tenant_name in rows
-        ]
+        return [_key_info(key, tenant_name) for key, tenant_name in rows]
 
     async def revoke(self, key_id_or_prefix: str) -> int:
         """Revoke by numeric id or by displayed prefix; returns how many keys were revoked."""
@@ -118,3 +124,80 @@ class KeyStore:
                 select(func.count()).select_from(ApiKeyRow).where(ApiKeyRow.revoked_ms.is_(None))
             )
         return int(value or 0)
+
+
+@dataclass(frozen=True, slots=True)
+class KeyAccount:
+    """A key with what the operator layer keeps on it."""
+
+    info: KeyInfo
+    balance_units: int | None
+    rate_per_second: float | None
+    max_in_flight: int | None
+
+
+class KeyAccounts:
+    """Balances and limits of keys (only the ledger changes balances; this reads them)."""
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    async def get(self, key_id: int) -> KeyAccount | None:
+        found = await self.list(key_id=key_id)
+        return found[0] if found else None
+
+    async def list(
+        self, *, key_id: int | None = None, tenant_id: int | None = None
+    ) -> list[KeyAccount]:
+        statement = select(ApiKeyRow, TenantRow.name).join(
+            TenantRow, TenantRow.id == ApiKeyRow.tenant_id
+        )
+        if key_id is not None:
+            statement = statement.where(ApiKeyRow.id == key_id)
+        if tenant_id is not None:
+            statement = statement.where(ApiKeyRow.tenant_id == tenant_id)
+        async with self._db.sessions() as session:
+            rows = (await session.execute(statement.order_by(ApiKeyRow.id))).all()
+        return [
+            KeyAccount(
+                _key_info(key, tenant_name),
+                key.balance_units,
+                key.rate_per_second,
+                key.max_in_flight,
+            )
+            for key, tenant_name in rows
+        ]
+
+    async def set_limits(
+        self, key_id: int, *, rate_per_second: float | None, max_in_flight: int | None
+    ) -> bool:
+        async with self._db.sessions() as session, session.begin():
+            result = await session.execute(
+                update(ApiKeyRow)
+                .where(ApiKeyRow.id == key_id)
+                .values(rate_per_second=rate_per_second, max_in_flight=max_in_flight)
+            )
+        return int(result.rowcount) == 1  # type: ignore[attr-defined]
+
+    async def tenants(self) -> builtins.list[tuple[int, str, int, int]]:
+        """(id, name, created_ms, active keys) for every tenant."""
+        active = func.count(ApiKeyRow.id).filter(ApiKeyRow.revoked_ms.is_(None))
+        statement = (
+            select(TenantRow.id, TenantRow.name, TenantRow.created_ms, active)
+            .outerjoin(ApiKeyRow, ApiKeyRow.tenant_id == TenantRow.id)
+            .group_by(TenantRow.id, TenantRow.name, TenantRow.created_ms)
+            .order_by(TenantRow.id)
+        )
+        async with self._db.engine.connect() as connection:
+            return [(r[0], r[1], r[2], int(r[3])) for r in await connection.execute(statement)]
+
+    async def create_tenant(self, name: str) -> tuple[int, bool]:
+        """(tenant id, created?) — an existing name is returned as is."""
+        async with self._db.sessions() as session, session.begin():
+            row = await session.scalar(select(TenantRow).where(TenantRow.name == name))
+            if row is not None:
+                return row.id, False
+            row = TenantRow(name=name, created_ms=now_ms())
+            session.add(row)
+            await session.flush()
+            return row.id, True

@@ -8,6 +8,7 @@ from typing import Any, ClassVar
 from sqlalchemy import (
     JSON,
     BigInteger,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -15,6 +16,7 @@ from sqlalchemy import (
     MetaData,
     Numeric,
     String,
+    UniqueConstraint,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -51,6 +53,14 @@ class ApiKeyRow(Base):
     quota: Mapped[Decimal | None] = mapped_column(Numeric(18, 4), nullable=True)
     created_ms: Mapped[int] = mapped_column(BigInteger)
     revoked_ms: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    # The spendable balance in ledger units (core.money); None = unlimited. Only the ledger
+    # changes it, with conditional updates, so it can never go below zero.
+    balance_units: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    # Signs this key's notifyHook callbacks (created on first use).
+    callback_secret: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    # Per-key overrides of the rate-limit settings (None = use the settings).
+    rate_per_second: Mapped[float | None] = mapped_column(Float, nullable=True)
+    max_in_flight: Mapped[int | None] = mapped_column(Integer, nullable=True)
 
 
 class TaskRow(Base):
@@ -76,3 +86,111 @@ class TaskRow(Base):
         Index("ix_tasks_tenant_id_id", "tenant_id", "id"),
         Index("ix_tasks_status_deadline", "status", "deadline_ms"),
     )
+
+
+class LedgerEntryRow(Base):
+    """Append-only: every movement of money, with the task it belongs to.
+
+    ``stage`` is 'open' for a task's reservation and 'close' for its settlement or refund; the
+    unique (task_id, stage) makes a second reservation, settlement or refund of one task
+    impossible, whatever the concurrency. Top-ups have no task (NULLs never collide).
+    """
+
+    __tablename__ = "ledger_entries"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    key_id: Mapped[int] = mapped_column(ForeignKey("api_keys.id"))
+    tenant_id: Mapped[int] = mapped_column(Integer)
+    task_id: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    kind: Mapped[str] = mapped_column(String(16))  # reserve, settle, refund, topup, adjust
+    stage: Mapped[str | None] = mapped_column(String(8), nullable=True)
+    # Signed change of the balance; price_units is the task's price on task rows.
+    amount_units: Mapped[int] = mapped_column(BigInteger)
+    price_units: Mapped[int] = mapped_column(BigInteger, default=0)
+    balance_after_units: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    action: Mapped[str] = mapped_column(String(32), default="")
+    mode: Mapped[str] = mapped_column(String(16), default="")
+    note: Mapped[str] = mapped_column(String(200), default="")
+    created_ms: Mapped[int] = mapped_column(BigInteger)
+
+    __table_args__ = (
+        UniqueConstraint("task_id", "stage", name="uq_ledger_entries_task_id_stage"),
+        Index("ix_ledger_entries_key_id_id", "key_id", "id"),
+        Index("ix_ledger_entries_kind_created", "kind", "created_ms"),
+    )
+
+
+class TaskHookRow(Base):
+    """A task's notifyHook and the base URL its callbacks use; written with the task row."""
+
+    __tablename__ = "task_hooks"
+
+    task_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    key_id: Mapped[int] = mapped_column(Integer)
+    url: Mapped[str] = mapped_column(String(2048))
+    base_url: Mapped[str] = mapped_column(String(500))
+    created_ms: Mapped[int] = mapped_column(BigInteger)
+
+
+class CallbackRow(Base):
+    """The outbox: one row per task state to deliver, in ``version`` order per task."""
+
+    __tablename__ = "callbacks"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    task_id: Mapped[str] = mapped_column(String(32))
+    version: Mapped[int] = mapped_column(Integer)
+    key_id: Mapped[int] = mapped_column(Integer)
+    url: Mapped[str] = mapped_column(String(2048))
+    task_status: Mapped[str] = mapped_column(String(16))
+    body: Mapped[bytes] = mapped_column(LargeBinary)
+    state: Mapped[str] = mapped_column(String(16))  # pending, delivered, failed, superseded
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_ms: Mapped[int] = mapped_column(BigInteger)
+    lease_until_ms: Mapped[int] = mapped_column(BigInteger, default=0)
+    give_up_ms: Mapped[int] = mapped_column(BigInteger)
+    created_ms: Mapped[int] = mapped_column(BigInteger)
+    finished_ms: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+
+    __table_args__ = (
+        UniqueConstraint("task_id", "version", name="uq_callbacks_task_id_version"),
+        Index("ix_callbacks_state_next", "state", "next_attempt_ms"),
+    )
+
+
+class CallbackAttemptRow(Base):
+    """The delivery log the tenant reads: one row per HTTP attempt."""
+
+    __tablename__ = "callback_attempts"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    callback_id: Mapped[int] = mapped_column(ForeignKey("callbacks.id"), index=True)
+    task_id: Mapped[str] = mapped_column(String(32), index=True)
+    attempt: Mapped[int] = mapped_column(Integer)
+    at_ms: Mapped[int] = mapped_column(BigInteger)
+    duration_ms: Mapped[int] = mapped_column(Integer)
+    http_status: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    error: Mapped[str] = mapped_column(String(300), default="")
+
+
+class PriceRow(Base):
+    """Operator price overrides (admin API); settings hold the defaults."""
+
+    __tablename__ = "prices"
+
+    item: Mapped[str] = mapped_column(String(40), primary_key=True)  # ACTION or mode:<name>
+    units: Mapped[int] = mapped_column(BigInteger)
+    updated_ms: Mapped[int] = mapped_column(BigInteger)
+
+
+class AuditRow(Base):
+    """Every admin change: who (admin API or CLI), what, to what, with which values."""
+
+    __tablename__ = "audit_log"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    at_ms: Mapped[int] = mapped_column(BigInteger)
+    actor: Mapped[str] = mapped_column(String(40))
+    action: Mapped[str] = mapped_column(String(40))
+    target: Mapped[str] = mapped_column(String(100))
+    details: Mapped[dict[str, Any]] = mapped_column(JSON)

@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 
 from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from mjrelay.core.ids import now_ms
 from mjrelay.domain.record import TaskRecord
 from mjrelay.domain.task import Task, TaskStatus
 from mjrelay.store.db import Database
 from mjrelay.store.models import TaskRow
+
+# Extra writes that must commit or fail together with a new task row (its reservation, its hook).
+InsertHook = Callable[[AsyncSession], Awaitable[None]]
 
 UNFINISHED = (
     TaskStatus.NOT_START.value,
@@ -51,7 +55,8 @@ class TaskStore:
     def __init__(self, db: Database) -> None:
         self._db = db
 
-    async def insert(self, record: TaskRecord) -> None:
+    async def insert(self, record: TaskRecord, *, also: InsertHook | None = None) -> None:
+        """Insert a new task; ``also`` runs in the same transaction (an error in it aborts both)."""
         record.wire = record.task.to_json()
         record.version = 1
         row = TaskRow(
@@ -70,8 +75,10 @@ class TaskStore:
             wire=record.wire,
         )
         async with self._db.sessions() as session:
-            session.add(row)
             try:
+                if also is not None:
+                    await also(session)
+                session.add(row)
                 await session.commit()
             except IntegrityError as exc:
                 raise DuplicateTaskId(record.id) from exc

@@ -20,16 +20,19 @@ from mjrelay.api.wire import (
 )
 from mjrelay.media.store import BASE_URL_MARKER
 from mjrelay.services.tasks import Common, Submitted
+from mjrelay.store.keys import Principal
 
 router = APIRouter(prefix="/mj/submit", tags=["submit"])
 
 
-def _common(body: SubmitCommon, mode: str) -> Common:
+def _common(body: SubmitCommon, mode: str, principal: Principal, base: str) -> Common:
     return Common(
         state=body.state if isinstance(body.state, str) else "",
         notify_hook=body.notify_hook if isinstance(body.notify_hook, str) else "",
         bot_type=body.bot_type if isinstance(body.bot_type, str) else "",
         mode=mode,
+        key_id=principal.key_id,
+        base_url=base,
     )
 
 
@@ -44,19 +47,29 @@ def _answer(submitted: Submitted) -> Envelope:
 
 @router.post("/imagine", response_model=Envelope)
 async def imagine(
-    body: ImagineRequest, principal: CurrentPrincipal, relay: CurrentRelay, mode: Mode
+    body: ImagineRequest,
+    principal: CurrentPrincipal,
+    relay: CurrentRelay,
+    mode: Mode,
+    base: BaseURL,
 ) -> Envelope:
     images = body.base64_array
     if body.base64 and images is None:
         images = [body.base64]
     return _answer(
-        await relay.tasks.imagine(principal.tenant_id, body.prompt, images, _common(body, mode))
+        await relay.tasks.imagine(
+            principal.tenant_id, body.prompt, images, _common(body, mode, principal, base)
+        )
     )
 
 
 @router.post("/action", response_model=Envelope)
 async def action(
-    body: ActionRequest, principal: CurrentPrincipal, relay: CurrentRelay, mode: Mode
+    body: ActionRequest,
+    principal: CurrentPrincipal,
+    relay: CurrentRelay,
+    mode: Mode,
+    base: BaseURL,
 ) -> Envelope:
     return _answer(
         await relay.tasks.action(
@@ -64,7 +77,7 @@ async def action(
             body.task_id,
             body.custom_id,
             body.enable_remix,
-            _common(body, mode),
+            _common(body, mode, principal, base),
         )
     )
 
@@ -72,54 +85,95 @@ async def action(
 @router.post("/modal", response_model=Envelope)
 async def modal(body: ModalRequest, principal: CurrentPrincipal, relay: CurrentRelay) -> Envelope:
     return _answer(
-        await relay.tasks.modal(principal.tenant_id, body.task_id, body.prompt, body.mask_base64)
+        await relay.tasks.modal(
+            principal.tenant_id,
+            body.task_id,
+            body.prompt,
+            body.mask_base64,
+            key_id=principal.key_id,
+        )
     )
 
 
 @router.post("/blend", response_model=Envelope)
 async def blend(
-    body: BlendRequest, principal: CurrentPrincipal, relay: CurrentRelay, mode: Mode
+    body: BlendRequest,
+    principal: CurrentPrincipal,
+    relay: CurrentRelay,
+    mode: Mode,
+    base: BaseURL,
 ) -> Envelope:
     return _answer(
         await relay.tasks.blend(
-            principal.tenant_id, body.base64_array, body.dimensions, _common(body, mode)
+            principal.tenant_id,
+            body.base64_array,
+            body.dimensions,
+            _common(body, mode, principal, base),
         )
     )
 
 
 @router.post("/describe", response_model=Envelope)
 async def describe(
-    body: DescribeRequest, principal: CurrentPrincipal, relay: CurrentRelay, mode: Mode
+    body: DescribeRequest,
+    principal: CurrentPrincipal,
+    relay: CurrentRelay,
+    mode: Mode,
+    base: BaseURL,
 ) -> Envelope:
     return _answer(
-        await relay.tasks.describe(principal.tenant_id, body.base64, body.link, _common(body, mode))
+        await relay.tasks.describe(
+            principal.tenant_id, body.base64, body.link, _common(body, mode, principal, base)
+        )
     )
 
 
 @router.post("/shorten", response_model=Envelope)
 async def shorten(
-    body: ShortenRequest, principal: CurrentPrincipal, relay: CurrentRelay, mode: Mode
+    body: ShortenRequest,
+    principal: CurrentPrincipal,
+    relay: CurrentRelay,
+    mode: Mode,
+    base: BaseURL,
 ) -> Envelope:
-    return _answer(await relay.tasks.shorten(principal.tenant_id, body.prompt, _common(body, mode)))
+    return _answer(
+        await relay.tasks.shorten(
+            principal.tenant_id, body.prompt, _common(body, mode, principal, base)
+        )
+    )
 
 
 @router.post("/change", response_model=Envelope)
 async def change(
-    body: ChangeRequest, principal: CurrentPrincipal, relay: CurrentRelay, mode: Mode
+    body: ChangeRequest,
+    principal: CurrentPrincipal,
+    relay: CurrentRelay,
+    mode: Mode,
+    base: BaseURL,
 ) -> Envelope:
     return _answer(
         await relay.tasks.change(
-            principal.tenant_id, body.task_id, body.action, body.index, _common(body, mode)
+            principal.tenant_id,
+            body.task_id,
+            body.action,
+            body.index,
+            _common(body, mode, principal, base),
         )
     )
 
 
 @router.post("/simple-change", response_model=Envelope)
 async def simple_change(
-    body: SimpleChangeRequest, principal: CurrentPrincipal, relay: CurrentRelay, mode: Mode
+    body: SimpleChangeRequest,
+    principal: CurrentPrincipal,
+    relay: CurrentRelay,
+    mode: Mode,
+    base: BaseURL,
 ) -> Envelope:
     return _answer(
-        await relay.tasks.simple_change(principal.tenant_id, body.content, _common(body, mode))
+        await relay.tasks.simple_change(
+            principal.tenant_id, body.content, _common(body, mode, principal, base)
+        )
     )
 
 
@@ -127,7 +181,7 @@ async def simple_change(
 async def upload_images(
     body: UploadRequest, principal: CurrentPrincipal, relay: CurrentRelay, base: BaseURL
 ) -> Envelope:
-    urls = await relay.tasks.upload(principal.tenant_id, body.base64_array)
+    urls = await relay.tasks.upload(principal.tenant_id, body.base64_array, key_id=principal.key_id)
     return Envelope(
         code=1,
         description="Submit success",

@@ -1,0 +1,272 @@
+"""The operator layer in one object: ledger, prices, rate limits, callbacks, metrics, admin.
+
+``Relay.build`` creates it, hands its ``gate`` to the task service (charges, in-flight slots and
+hooks at submit) and registers ``on_task`` with the lifecycle (settle or refund at a final
+status, free the slot, queue callbacks, count metrics).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+import httpx
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from mjrelay.core.errors import RateLimited
+from mjrelay.core.logging import get_logger
+from mjrelay.core.netguard import Resolver, default_resolver
+from mjrelay.core.settings import Settings
+from mjrelay.domain.record import TaskRecord
+from mjrelay.domain.task import TaskStatus
+from mjrelay.services.admin import AdminService
+from mjrelay.services.admission import Submitter
+from mjrelay.services.background import stop_task
+from mjrelay.services.callbacks import CallbackService
+from mjrelay.services.lifecycle import TaskLifecycle
+from mjrelay.services.metrics import Metrics
+from mjrelay.services.pricing import PriceBook
+from mjrelay.services.ratelimit import Limiter, build_limiter
+from mjrelay.store.audit import AuditStore
+from mjrelay.store.callbacks import CallbackStore, Hook
+from mjrelay.store.db import Database
+from mjrelay.store.keys import KeyAccounts, KeyStore, Principal
+from mjrelay.store.ledger import Charge, LedgerStore
+from mjrelay.store.prices import PriceStore
+from mjrelay.store.tasks import InsertHook
+
+log = get_logger("mjrelay.operator")
+
+LIMITS_CACHE_SECONDS = 5.0
+RECONCILE_SECONDS = 60.0
+
+
+class Operator:
+    def __init__(
+        self,
+        settings: Settings,
+        db: Database,
+        *,
+        limiter: Limiter | None = None,
+        callback_transport: httpx.AsyncBaseTransport | None = None,
+        resolver: Resolver = default_resolver,
+    ) -> None:
+        self.settings = settings
+        self.db = db
+        self.metrics = Metrics()
+        self.ledger = LedgerStore(db)
+        self.accounts = KeyAccounts(db)
+        self.prices = PriceBook(settings.ledger, PriceStore(db))
+        self.limiter = (
+            limiter
+            if limiter is not None
+            else build_limiter(settings.redis_url, prefix=settings.redis_prefix)
+        )
+        self.callbacks = CallbackService(
+            CallbackStore(db),
+            settings.callbacks,
+            self.metrics,
+            public_url=settings.public_url,
+            transport=callback_transport,
+            resolver=resolver,
+        )
+        self.admin = AdminService(
+            db, KeyStore(db), self.accounts, self.ledger, self.prices, AuditStore(db)
+        )
+        self.gate = OperatorGate(self)
+        self._limits: dict[int, tuple[float, float, int]] = {}
+        self._reconciler: asyncio.Task[None] | None = None
+
+    def attach(self, lifecycle: TaskLifecycle) -> None:
+        lifecycle.add_listener(self.metrics.on_task)
+        lifecycle.add_listener(self.on_task)
+        lifecycle.add_listener(self.callbacks.on_task)
+
+    async def start(self) -> None:
+        await self.prices.load()
+        await self.reconcile()
+        await self.callbacks.start()
+        self._reconciler = asyncio.create_task(self._reconcile_forever(), name="mjrelay-ledger")
+
+    async def stop(self) -> None:
+        await stop_task(self._reconciler)
+        await self.callbacks.stop()
+        await self.limiter.close()
+
+    # ---- lifecycle --------------------------------------------------------------------------
+
+    async def on_task(self, record: TaskRecord) -> None:
+        """At a final status: settle (success) or refund (anything else), once; free the slot."""
+        status = record.task.status
+        if not status.is_final:
+            return
+        closed = await self.ledger.close(
+            record.id,
+            success=status == TaskStatus.SUCCESS,
+            note=record.task.fail_reason or status.value.lower(),
+        )
+        if closed is not None:
+            self.metrics.ledger_moves.labels(closed).inc()
+            log.info("ledger " + closed, task_id=record.id, status=status.value)
+        await self._leave(record.id)
+
+    async def reconcile(self) -> int:
+        """Close reservations left open by a crash: task finished, or never stored for good."""
+        closed = 0
+        for task_id, status in await self.ledger.stale_reservations():
+            kind = await self.ledger.close(
+                task_id,
+                success=status == TaskStatus.SUCCESS.value,
+                note="recovered after a restart"
+                if status
+                else "the task was not accepted (recovered after a restart)",
+            )
+            if kind is not None:
+                closed += 1
+                log.info("ledger " + kind + " on recovery", task_id=task_id)
+        return closed
+
+    async def _reconcile_forever(self) -> None:
+        while True:
+            await asyncio.sleep(RECONCILE_SECONDS)
+            try:
+                await self.reconcile()
+            except Exception:
+                log.exception("ledger reconcile failed")
+
+    # ---- limits -----------------------------------------------------------------------------
+
+    async def key_limits(self, key_id: int) -> tuple[float, int]:
+        """(requests per second, jobs in flight) for a key; 0 = unlimited. Cached briefly."""
+        now = time.monotonic()
+        cached = self._limits.get(key_id)
+        if cached is not None and now - cached[0] < LIMITS_CACHE_SECONDS:
+            return cached[1], cached[2]
+        account = await self.accounts.get(key_id)
+        defaults = self.settings.rate_limits
+        rate = defaults.requests_per_second
+        in_flight = defaults.max_in_flight
+        if account is not None:
+            if account.rate_per_second is not None:
+                rate = account.rate_per_second
+            if account.max_in_flight is not None:
+                in_flight = account.max_in_flight
+        self._limits[key_id] = (now, rate, in_flight)
+        return rate, in_flight
+
+    async def check_request(self, principal: Principal) -> None:
+        """Requests per second for the caller's key: HTTP 429 with Retry-After beyond it."""
+        defaults = self.settings.rate_limits
+        rate = (
+            principal.rate_per_second
+            if principal.rate_per_second is not None
+            else defaults.requests_per_second
+        )
+        if rate <= 0:
+            return
+        burst = defaults.burst or max(1, int(rate * 2))
+        try:
+            retry = await self.limiter.hit(principal.key_id, rate, burst)
+        except Exception:
+            log.exception("rate limiter unavailable; request allowed")
+            return
+        if retry > 0:
+            self.metrics.rate_limited.labels("requests").inc()
+            raise RateLimited(
+                f"too many requests: this key may send {rate:g} per second", retry_after=retry
+            )
+
+    async def _leave(self, task_id: str) -> None:
+        try:
+            await self.limiter.leave(task_id)
+        except Exception:
+            log.exception("rate limiter unavailable; slot not freed", task_id=task_id)
+
+
+class OperatorGate:
+    """``services.admission.SubmitGate`` for the task service."""
+
+    def __init__(self, operator: Operator) -> None:
+        self._op = operator
+
+    async def validate(self, submitter: Submitter) -> None:
+        if submitter.notify_hook:
+            await self._op.callbacks.validate(submitter.notify_hook)
+
+    async def enter(self, submitter: Submitter, record: TaskRecord, *, charge: bool) -> InsertHook:
+        op = self._op
+        key_id = submitter.key_id
+        if key_id is not None:
+            _rate, limit = await op.key_limits(key_id)
+            if limit > 0:
+                admitted = True
+                try:
+                    admitted = await op.limiter.enter(
+                        key_id, record.id, limit, record.deadline_ms or 0
+                    )
+                except Exception:
+                    log.exception("rate limiter unavailable; job allowed", task_id=record.id)
+                if not admitted:
+                    op.metrics.rate_limited.labels("in_flight").inc()
+                    raise RateLimited(
+                        f"too many jobs in flight: this key may run {limit} at once",
+                        retry_after=1,
+                    )
+        reservation = None
+        if charge and key_id is not None:
+            reservation = Charge(
+                key_id=key_id,
+                tenant_id=submitter.tenant_id,
+                task_id=record.id,
+                action=record.task.action.value,
+                mode=record.task.mode,
+                price_units=await op.prices.price_units(record.task.action.value, record.task.mode),
+            )
+        hook = None
+        if submitter.notify_hook and key_id is not None:
+            hook = Hook(record.id, key_id, submitter.notify_hook, submitter.base_url)
+        op.callbacks.remember_hook(hook, record.id)
+
+        async def writes(session: AsyncSession) -> None:
+            if reservation is not None:
+                await op.ledger.reserve_in(session, reservation)
+            if hook is not None:
+                CallbackStore.add_hook(session, hook)
+
+        return writes
+
+    async def leave(self, record: TaskRecord) -> None:
+        await self._op._leave(record.id)
+
+    async def withdrawn(self, record: TaskRecord) -> None:
+        kind = await self._op.ledger.close(
+            record.id, success=False, note="the engine refused the job"
+        )
+        if kind is not None:
+            self._op.metrics.ledger_moves.labels(kind).inc()
+        await self._op._leave(record.id)
+
+    async def upload(self, submitter: Submitter) -> None:
+        if submitter.key_id is None:
+            return
+        await self._op.ledger.charge(
+            submitter.key_id,
+            submitter.tenant_id,
+            "UPLOAD",
+            await self._op.prices.price_units("UPLOAD", ""),
+        )
+
+    async def modal(self, submitter: Submitter, record: TaskRecord) -> None:
+        if submitter.key_id is None:
+            return
+        price = await self._op.prices.price_units("MODAL", record.task.mode)
+        await self._op.ledger.reserve(
+            Charge(
+                key_id=submitter.key_id,
+                tenant_id=submitter.tenant_id,
+                task_id=record.id,
+                action="MODAL",
+                mode=record.task.mode,
+                price_units=price,
+            )
+        )
