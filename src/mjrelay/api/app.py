@@ -11,7 +11,7 @@ from mjrelay import __version__
 from mjrelay.api.deps import KeyCache
 from mjrelay.api.errors import install_error_handlers
 from mjrelay.api.middleware import BodyLimitMiddleware, ModePrefixMiddleware
-from mjrelay.api.routes import service, submit, tasks
+from mjrelay.api.routes import service, streams, submit, tasks
 from mjrelay.services.relay import Relay
 
 DESCRIPTION = """
@@ -41,6 +41,7 @@ def create_app(relay: Relay, *, manage_lifecycle: bool = True) -> FastAPI:
     app.include_router(service.router)
     app.include_router(submit.router)
     app.include_router(tasks.router)
+    app.include_router(streams.router)
     app.add_middleware(BodyLimitMiddleware, max_bytes=relay.settings.max_body_bytes)
     app.add_middleware(ModePrefixMiddleware)
     return app

@@ -51,6 +51,12 @@ class Settings(BaseSettings):
     auth_cache_seconds: float = Field(5.0, ge=0)
     create_initial_key: bool = True
 
+    # Progress streams (SSE). With a Redis URL, changes reach streams on every instance.
+    redis_url: str = ""
+    redis_channel: str = "mjrelay:tasks"
+    stream_heartbeat_seconds: float = Field(15.0, gt=0)
+    stream_max_clients: int = Field(1000, ge=1)
+
     sandbox: SandboxSettings = Field(default_factory=SandboxSettings)
 
     @field_validator("public_url")

@@ -14,8 +14,10 @@ from mjrelay.engines.sandbox import SandboxEngine
 from mjrelay.media.fetch import ImageFetcher
 from mjrelay.media.store import MediaStore
 from mjrelay.services.cache import WireCache
+from mjrelay.services.fanout_redis import RedisFanout
 from mjrelay.services.lifecycle import TaskLifecycle
 from mjrelay.services.runner import Runner
+from mjrelay.services.streams import TaskBroker
 from mjrelay.services.tasks import TaskService
 from mjrelay.store.db import Database
 from mjrelay.store.keys import KeyStore
@@ -34,6 +36,8 @@ class Relay:
     tasks: TaskService
     runner: Runner
     fetcher: ImageFetcher
+    streams: TaskBroker
+    fanout: RedisFanout | None = None
 
     @classmethod
     def build(
@@ -52,6 +56,12 @@ class Relay:
             default=(engines[0].name if engines else SandboxEngine.name),
         )
         fetcher = ImageFetcher(max_bytes=settings.max_image_bytes, transport=fetch_transport)
+        streams = TaskBroker(max_subscribers=settings.stream_max_clients)
+        lifecycle.add_listener(streams.on_record)
+        fanout = None
+        if settings.redis_url:
+            fanout = RedisFanout(settings.redis_url, settings.redis_channel, streams)
+            streams.forward_to(fanout.publish)
         return cls(
             settings=settings,
             db=db,
@@ -66,6 +76,8 @@ class Relay:
                 sweep_interval=settings.sweep_interval_seconds,
             ),
             fetcher=fetcher,
+            streams=streams,
+            fanout=fanout,
         )
 
     async def start(self, *, migrate: bool = True) -> None:
@@ -73,10 +85,14 @@ class Relay:
         self.media.ensure_root()
         if migrate:
             await self.db.migrate()
+        if self.fanout is not None:
+            await self.fanout.start()
         await self.runner.start()
         log.info("relay started", database=self.db.engine.url.render_as_string(hide_password=True))
 
     async def stop(self) -> None:
         await self.runner.stop()
+        if self.fanout is not None:
+            await self.fanout.stop()
         await self.fetcher.close()
         await self.db.dispose()
