@@ -12,6 +12,7 @@ import pytest
 from tests.conftest import fast_settings
 from tests.support.live import LiveRelay, running_relay, wait_for_status
 from tests.support.sse import collect_task_stream, sse_tasks
+from tests.support.waiting import until
 
 from mjrelay.core.settings import SandboxSettings
 
@@ -32,13 +33,6 @@ async def slow_live(tmp_path: Path) -> AsyncIterator[LiveRelay]:
 
 def _percent(task: dict[str, Any]) -> int:
     return int(task["progress"].rstrip("%") or 0)
-
-
-async def _wait_until(condition: Any, within: float = 5) -> None:
-    deadline = time.monotonic() + within
-    while not condition():
-        assert time.monotonic() < deadline, "condition not reached in time"
-        await asyncio.sleep(0.01)
 
 
 async def test_task_stream_follows_the_task_to_its_end(slow_live: LiveRelay) -> None:
@@ -92,7 +86,7 @@ async def test_tenant_stream_shows_own_tasks_only(slow_live: LiveRelay) -> None:
     async with slow_live.client() as mine, slow_live.client(other_key) as theirs:
         async with mine.stream("GET", "/mj/task/stream") as response:
             assert response.status_code == 200
-            await _wait_until(lambda: slow_live.relay.streams.subscriber_count == 1)
+            await until(lambda: slow_live.relay.streams.subscriber_count == 1)
             ids = set()
             for prompt in ("first", "second"):
                 ids.add(
@@ -115,7 +109,7 @@ async def test_tenant_stream_shows_own_tasks_only(slow_live: LiveRelay) -> None:
         await wait_for_status(theirs, foreign["result"], {"SUCCESS"})
     assert seen_ids == ids
     assert foreign["result"] not in seen_ids
-    await _wait_until(lambda: slow_live.relay.streams.subscriber_count == 0)
+    await until(lambda: slow_live.relay.streams.subscriber_count == 0)
 
 
 async def test_idle_stream_sends_heartbeats_and_disconnect_unsubscribes(
@@ -135,4 +129,4 @@ async def test_idle_stream_sends_heartbeats_and_disconnect_unsubscribes(
         assert time.monotonic() - started >= 0.2  # three beats 0.1 s apart
         assert slow_live.relay.streams.subscriber_count == 1
     # The client went away without reading more: the server notices and drops the subscriber.
-    await _wait_until(lambda: slow_live.relay.streams.subscriber_count == 0)
+    await until(lambda: slow_live.relay.streams.subscriber_count == 0)

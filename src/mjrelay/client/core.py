@@ -28,7 +28,14 @@ MODAL_CODE = 21
 RETRY_STATUSES = frozenset({429, 502, 503, 504})
 MAX_DOWNLOAD_BYTES = 64 * 1024 * 1024
 MODES = ("fast", "relax", "turbo")
-BUTTON_ALIASES = {"reroll": "🔄", "r": "🔄", "redo": "🔄"}
+BUTTON_ALIASES = {
+    "reroll": "🔄",
+    "r": "🔄",
+    "left": "⬅️",
+    "right": "➡️",
+    "up": "⬆️",
+    "down": "⬇️",
+}
 _MIME = {
     b"\x89PNG": "image/png",
     b"\xff\xd8\xff": "image/jpeg",
