@@ -12,6 +12,7 @@ from mjrelay.api.deps import KeyCache
 from mjrelay.api.errors import install_error_handlers
 from mjrelay.api.middleware import BodyLimitMiddleware, ModePrefixMiddleware
 from mjrelay.api.routes import service, streams, submit, tasks
+from mjrelay.api.routes.ui import install_ui
 from mjrelay.services.relay import Relay
 
 DESCRIPTION = """
@@ -42,6 +43,7 @@ def create_app(relay: Relay, *, manage_lifecycle: bool = True) -> FastAPI:
     app.include_router(submit.router)
     app.include_router(tasks.router)
     app.include_router(streams.router)
+    install_ui(app)
     app.add_middleware(BodyLimitMiddleware, max_bytes=relay.settings.max_body_bytes)
     app.add_middleware(ModePrefixMiddleware)
     return app
