@@ -9,12 +9,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from tests.conftest import fast_settings
-from tests.support.live import LiveRelay, running_relay, wait_for_status
+from tests.support.live import LiveRelay, wait_for_status
+from tests.support.paced import paced_relay
 from tests.support.sse import collect_task_stream, sse_tasks
 from tests.support.waiting import until
-
-from mjrelay.core.settings import SandboxSettings
 
 STATUS_ORDER = ["NOT_START", "SUBMITTED", "IN_PROGRESS", "SUCCESS"]
 
@@ -22,12 +20,9 @@ STATUS_ORDER = ["NOT_START", "SUBMITTED", "IN_PROGRESS", "SUCCESS"]
 @pytest.fixture
 async def slow_live(tmp_path: Path) -> AsyncIterator[LiveRelay]:
     """A relay whose jobs take long enough to show several progress steps."""
-    settings = fast_settings(
-        tmp_path / "data",
-        sandbox=SandboxSettings(job_seconds=0.6, progress_steps=3),
-        stream_heartbeat_seconds=0.1,
-    )
-    async with running_relay(settings) as live:
+    async with paced_relay(
+        tmp_path / "data", job_seconds=0.6, steps=3, stream_heartbeat_seconds=0.1
+    ) as live:
         yield live
 
 

@@ -12,10 +12,8 @@ from pathlib import Path
 
 import pytest
 from PIL import Image
-from tests.conftest import fast_settings
-from tests.support.live import LiveRelay, running_relay
-
-from mjrelay.core.settings import SandboxSettings
+from tests.support.live import LiveRelay
+from tests.support.paced import paced_relay
 
 
 @dataclass
@@ -27,10 +25,7 @@ class Run:
 
 @pytest.fixture
 async def live(tmp_path: Path) -> AsyncIterator[LiveRelay]:
-    settings = fast_settings(
-        tmp_path / "data", sandbox=SandboxSettings(job_seconds=0.4, progress_steps=3)
-    )
-    async with running_relay(settings) as relay:
+    async with paced_relay(tmp_path / "data") as relay:
         yield relay
 
 

@@ -17,10 +17,8 @@ from typing import Any
 
 import pytest
 from PIL import Image
-from tests.conftest import fast_settings
-from tests.support.live import LiveRelay, running_relay
-
-from mjrelay.core.settings import SandboxSettings
+from tests.support.live import LiveRelay
+from tests.support.paced import paced_relay
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARGS = [
@@ -47,10 +45,7 @@ def _png(color: tuple[int, int, int]) -> str:
 
 @pytest.fixture
 async def live(tmp_path: Path) -> AsyncIterator[LiveRelay]:
-    settings = fast_settings(
-        tmp_path / "data", sandbox=SandboxSettings(job_seconds=2.0, progress_steps=4)
-    )
-    async with running_relay(settings) as relay:
+    async with paced_relay(tmp_path / "data", job_seconds=2.0, steps=4) as relay:
         yield relay
 
 

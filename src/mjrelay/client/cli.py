@@ -110,6 +110,26 @@ def _report(client: Client, task: Task, out_dir: Path | None, split: bool) -> No
             out.print(f"saved {path}")
 
 
+def _submit(
+    start: Callable[[Client], TaskHandle],
+    *,
+    follow: bool,
+    out_dir: Path | None,
+    split: bool,
+    timeout: float,
+) -> Callable[[Client], None]:
+    """Submit, then print the id, or follow the task to its end and report (and save) it."""
+
+    def work(client: Client) -> None:
+        handle = start(client)
+        if not follow:
+            out.print(handle.id)
+            return
+        _report(client, _follow(handle, timeout), out_dir, split)
+
+    return work
+
+
 def _run(base_url: str, key: str, auth: str, work: Callable[[Client], T]) -> T:
     with _errors(base_url), _client(base_url, key, auth) as client:
         return work(client)
@@ -132,14 +152,18 @@ def imagine(
 ) -> None:
     """Make an image: prints the task id, or with --wait a progress bar and the result."""
 
-    def work(client: Client) -> None:
-        handle = client.imagine(prompt, images=image or [], mode=mode)
-        if not (wait or out_dir):
-            out.print(handle.id)
-            return
-        _report(client, _follow(handle, timeout), out_dir, split)
-
-    _run(base_url, key, auth, work)
+    _run(
+        base_url,
+        key,
+        auth,
+        _submit(
+            lambda client: client.imagine(prompt, images=image or [], mode=mode),
+            follow=wait or out_dir is not None,
+            out_dir=out_dir,
+            split=split,
+            timeout=timeout,
+        ),
+    )
 
 
 def action(
@@ -160,14 +184,18 @@ def action(
 ) -> None:
     """Press a button of a finished task (upscale, vary, zoom, pan, reroll)."""
 
-    def work(client: Client) -> None:
-        handle = client.action(task_id, button, prompt=prompt)
-        if not (wait or out_dir):
-            out.print(handle.id)
-            return
-        _report(client, _follow(handle, timeout), out_dir, split)
-
-    _run(base_url, key, auth, work)
+    _run(
+        base_url,
+        key,
+        auth,
+        _submit(
+            lambda client: client.action(task_id, button, prompt=prompt),
+            follow=wait or out_dir is not None,
+            out_dir=out_dir,
+            split=split,
+            timeout=timeout,
+        ),
+    )
 
 
 def fetch(

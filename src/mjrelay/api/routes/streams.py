@@ -15,6 +15,7 @@ from fastapi.responses import StreamingResponse
 
 from mjrelay.api.deps import BaseURL, CurrentPrincipal, CurrentRelay
 from mjrelay.media.store import BASE_URL_MARKER
+from mjrelay.services.relay import Relay
 from mjrelay.services.streams import Subscription, TaskEvent
 from mjrelay.services.watch import TaskWatcher
 
@@ -63,8 +64,27 @@ async def _events(
         watcher.close(subscription)
 
 
-def _watcher(relay: CurrentRelay) -> TaskWatcher:
+def _watcher(relay: Relay) -> TaskWatcher:
     return TaskWatcher(relay.lifecycle.store, relay.streams)
+
+
+def _respond(
+    relay: Relay,
+    watcher: TaskWatcher,
+    subscription: Subscription,
+    first: TaskEvent | None,
+    base: str,
+) -> StreamingResponse:
+    """The SSE response; a stream that began with a task's snapshot ends with that task."""
+    events = _events(
+        watcher,
+        subscription,
+        first,
+        heartbeat=relay.settings.stream_heartbeat_seconds,
+        base=base,
+        until_final=first is not None,
+    )
+    return StreamingResponse(events, media_type="text/event-stream", headers=_HEADERS)
 
 
 @router.get("/stream", response_class=StreamingResponse, responses=_SSE_DOC)
@@ -74,15 +94,7 @@ async def tenant_stream(
     """Every change of the caller's tasks, from now on, until the client disconnects."""
     watcher = _watcher(relay)
     subscription = watcher.watch_tenant(principal.tenant_id)
-    events = _events(
-        watcher,
-        subscription,
-        None,
-        heartbeat=relay.settings.stream_heartbeat_seconds,
-        base=base,
-        until_final=False,
-    )
-    return StreamingResponse(events, media_type="text/event-stream", headers=_HEADERS)
+    return _respond(relay, watcher, subscription, None, base)
 
 
 @router.get("/{task_id}/stream", response_class=StreamingResponse, responses=_SSE_DOC)
@@ -92,12 +104,4 @@ async def task_stream(
     """The task now, then each change, ending after SUCCESS, FAILURE or CANCEL."""
     watcher = _watcher(relay)
     subscription, first = await watcher.watch_task(principal.tenant_id, task_id)
-    events = _events(
-        watcher,
-        subscription,
-        first,
-        heartbeat=relay.settings.stream_heartbeat_seconds,
-        base=base,
-        until_final=True,
-    )
-    return StreamingResponse(events, media_type="text/event-stream", headers=_HEADERS)
+    return _respond(relay, watcher, subscription, first, base)
