@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import socket
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -125,3 +126,30 @@ async def test_idle_stream_sends_heartbeats_and_disconnect_unsubscribes(
         assert slow_live.relay.streams.subscriber_count == 1
     # The client went away without reading more: the server notices and drops the subscriber.
     await until(lambda: slow_live.relay.streams.subscriber_count == 0)
+
+
+async def test_a_client_that_stops_reading_does_not_hold_up_tasks(slow_live: LiveRelay) -> None:
+    """A stream client that never reads its socket: every task still finishes on time."""
+    host, port = slow_live.base_url.removeprefix("http://").split(":")
+    stuck = socket.socket()
+    stuck.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1024)  # fills after a frame or two
+    stuck.connect((host, int(port)))
+    reader, writer = await asyncio.open_connection(sock=stuck)
+    writer.write(
+        f"GET /mj/task/stream HTTP/1.1\r\nHost: {host}\r\n"
+        f"Authorization: Bearer {slow_live.key}\r\n\r\n".encode()
+    )
+    await writer.drain()
+    try:
+        await until(lambda: slow_live.relay.streams.subscriber_count == 1)
+        async with slow_live.client() as client:
+            ids = [
+                (await client.post("/mj/submit/imagine", json={"prompt": f"p{n}"})).json()["result"]
+                for n in range(12)
+            ]
+            for task_id in ids:
+                await wait_for_status(client, task_id, {"SUCCESS"}, within=30)
+    finally:
+        writer.close()
+    await until(lambda: slow_live.relay.streams.subscriber_count == 0, within=10)
+    assert reader is not None

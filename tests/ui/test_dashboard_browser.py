@@ -170,10 +170,41 @@ async def test_newcomer_makes_and_upscales_an_image(live: LiveRelay, browser: An
         zoomed = (await api.get(f"/mj/task/{zoom_id}/fetch")).json()
     assert zoomed["action"] == "CUSTOM_ZOOM" and "--zoom 1.5" in zoomed["prompt"]
 
+    # Vary (Region): drag a rectangle over the image; the mask is built in the browser.
+    await page.goto(f"{live.base_url}/ui#/task/{upscale_id}")
+    await _image_loaded(page, upscale_id)
+    await page.click('.buttons button:has-text("Vary (Region)")')
+    stage = page.locator("dialog.modal .region-image")
+    await stage.wait_for()
+    await page.wait_for_function(
+        "() => document.querySelector('dialog.modal .region-image').naturalWidth"
+    )
+    box = await stage.bounding_box()
+    assert box is not None
+    await page.mouse.move(box["x"] + box["width"] * 0.25, box["y"] + box["height"] * 0.25)
+    await page.mouse.down()
+    await page.mouse.move(box["x"] + box["width"] * 0.75, box["y"] + box["height"] * 0.6, steps=5)
+    await page.mouse.up()
+    await page.fill("dialog.modal textarea", "a lighthouse with a red roof")
+    await page.screenshot(path=OUTPUT / "vary-region.png")
+    await page.click("dialog.modal button[type=submit]")
+    region_id = await _current_task_id(page, other_than=upscale_id)
+    await _image_loaded(page, region_id)
+    async with live.client() as api:
+        region = (await api.get(f"/mj/task/{region_id}/fetch")).json()
+        mask_bytes = (await api.get(region["properties"]["maskUrl"])).content
+    assert region["action"] == "INPAINT" and region["prompt"] == "a lighthouse with a red roof"
+    with Image.open(io.BytesIO(mask_bytes)) as mask:
+        assert mask.size == (1024, 1024)  # the image's own size
+        gray = mask.convert("L")
+        white = sum(1 for value in gray.getdata() if value > 128) / (1024 * 1024)
+        assert gray.getpixel((512, 400)) == 255 and gray.getpixel((100, 100)) == 0
+    assert 0.15 < white < 0.20  # the dragged half-width by 35%-height rectangle
+
     await page.click("a.tab:has-text('Gallery')")
     await page.wait_for_selector(".gallery .tile img")
     tiles = await page.locator(".gallery .tile").count()
-    assert tiles == 3
+    assert tiles == 4
     await page.wait_for_function(
         "() => [...document.querySelectorAll('.gallery img')].every(i => i.naturalWidth)"
     )

@@ -63,6 +63,7 @@ export function askRegion({ imageUrl, initial }) {
       `width:${rect.w * 100}%;height:${rect.h * 100}%`;
   };
   stage.addEventListener("pointerdown", (event) => {
+    event.preventDefault(); // no native image drag or text selection while marking
     stage.setPointerCapture(event.pointerId);
     start = point(event);
     rect = null;
