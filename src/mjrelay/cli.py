@@ -1,4 +1,4 @@
-"""The ``mjrelay`` command: serve, keys, migrate."""
+"""The ``mjrelay`` command: serve, keys, migrate (+ imagine, action, fetch, ls)."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from typing import Annotated, TypeVar
 
 import typer
 
+from mjrelay.client.cli import register as register_user_commands
 from mjrelay.core.errors import RelayError
 from mjrelay.core.money import show
 from mjrelay.core.settings import Settings
@@ -24,6 +25,7 @@ CLI_ACTOR = "cli"
 app = typer.Typer(help="mjrelay: a Midjourney-compatible /mj relay.", no_args_is_help=True)
 keys_app = typer.Typer(help="Manage API keys (only their hashes are stored).", no_args_is_help=True)
 app.add_typer(keys_app, name="keys")
+register_user_commands(app)
 
 T = TypeVar("T")
 QUOTA_LIMIT = Decimal(10) ** 14

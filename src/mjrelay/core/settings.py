@@ -58,14 +58,20 @@ class Settings(BaseSettings):
     auth_cache_seconds: float = Field(5.0, ge=0)
     create_initial_key: bool = True
 
+    # Redis, when set: rate limits shared by all instances, and task changes fanned out to the
+    # progress streams (SSE) of every instance.
+    redis_url: str = ""
+    redis_prefix: str = "mjrelay"
+    redis_channel: str = "mjrelay:tasks"
+    stream_heartbeat_seconds: float = Field(15.0, gt=0)
+    stream_max_clients: int = Field(1000, ge=1)
+
     sandbox: SandboxSettings = Field(default_factory=SandboxSettings)
 
     # Operator layer (docs/operator.md).
     ledger: LedgerSettings = Field(default_factory=LedgerSettings)
     rate_limits: RateLimitSettings = Field(default_factory=RateLimitSettings)
     callbacks: CallbackSettings = Field(default_factory=CallbackSettings)
-    redis_url: str = ""
-    redis_prefix: str = "mjrelay"
     admin_token: SecretStr = SecretStr("")
     metrics_public: bool = False
     cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)

@@ -15,10 +15,12 @@ from mjrelay.engines.sandbox import SandboxEngine
 from mjrelay.media.fetch import ImageFetcher
 from mjrelay.media.store import MediaStore
 from mjrelay.services.cache import WireCache
+from mjrelay.services.fanout_redis import RedisFanout
 from mjrelay.services.lifecycle import TaskLifecycle
 from mjrelay.services.operator import Operator
 from mjrelay.services.ratelimit import Limiter
 from mjrelay.services.runner import Runner
+from mjrelay.services.streams import TaskBroker
 from mjrelay.services.tasks import TaskService
 from mjrelay.store.db import Database
 from mjrelay.store.keys import KeyStore
@@ -38,6 +40,8 @@ class Relay:
     runner: Runner
     fetcher: ImageFetcher
     ops: Operator
+    streams: TaskBroker
+    fanout: RedisFanout | None = None
 
     @classmethod
     def build(
@@ -67,6 +71,12 @@ class Relay:
             resolver=resolver,
         )
         ops.attach(lifecycle)
+        streams = TaskBroker(max_subscribers=settings.stream_max_clients)
+        lifecycle.add_listener(streams.on_record)
+        fanout = None
+        if settings.redis_url:
+            fanout = RedisFanout(settings.redis_url, settings.redis_channel, streams)
+            streams.forward_to(fanout.publish)
         return cls(
             settings=settings,
             db=db,
@@ -82,6 +92,8 @@ class Relay:
             ),
             fetcher=fetcher,
             ops=ops,
+            streams=streams,
+            fanout=fanout,
         )
 
     async def start(self, *, migrate: bool = True) -> None:
@@ -89,6 +101,8 @@ class Relay:
         self.media.ensure_root()
         if migrate:
             await self.db.migrate()
+        if self.fanout is not None:
+            await self.fanout.start()
         await self.runner.start()
         await self.ops.start()
         log.info("relay started", database=self.db.engine.url.render_as_string(hide_password=True))
@@ -96,5 +110,7 @@ class Relay:
     async def stop(self) -> None:
         await self.runner.stop()
         await self.ops.stop()
+        if self.fanout is not None:
+            await self.fanout.stop()
         await self.fetcher.close()
         await self.db.dispose()

@@ -21,6 +21,7 @@ async def landing() -> dict[str, Any]:
         "name": "mjrelay",
         "version": __version__,
         "api": "/mj",
+        "dashboard": "/ui",
         "docs": "/docs",
         "openapi": "/openapi.json",
         "health": "/healthz",
