@@ -12,6 +12,7 @@ from typing import Annotated, TypeVar
 
 import typer
 
+from mjrelay.cli_channels import channels_app
 from mjrelay.client.cli import register as register_user_commands
 from mjrelay.core.errors import RelayError
 from mjrelay.core.money import show
@@ -26,6 +27,7 @@ app = typer.Typer(help="mjrelay: a Midjourney-compatible /mj relay.", no_args_is
 keys_app = typer.Typer(help="Manage API keys (only their hashes are stored).", no_args_is_help=True)
 app.add_typer(keys_app, name="keys")
 register_user_commands(app)
+app.add_typer(channels_app, name="channels")
 
 T = TypeVar("T")
 QUOTA_LIMIT = Decimal(10) ** 14
