@@ -91,8 +91,9 @@ class EngineKind:
 def builtin_kinds() -> dict[str, EngineKind]:
     """Every engine kind this build knows. Imports are local: a kind costs nothing unused."""
     from mjrelay.engines.sandbox import sandbox_kind
+    from mjrelay.engines.upstream import upstream_kind
 
-    kinds = [sandbox_kind()]
+    kinds = [sandbox_kind(), upstream_kind()]
     return {kind.name: kind for kind in kinds}
 
 

@@ -22,6 +22,7 @@ from mjrelay.services.dispatch import Dispatcher
 from mjrelay.services.fanout_redis import RedisFanout
 from mjrelay.services.lifecycle import TaskLifecycle
 from mjrelay.services.operator import Operator
+from mjrelay.services.push import PushReceiver
 from mjrelay.services.ratelimit import Limiter
 from mjrelay.services.router import ChannelRouter
 from mjrelay.services.runner import Runner
@@ -50,6 +51,7 @@ class Relay:
     ops: Operator
     streams: TaskBroker
     registry: EngineRegistry = field(repr=False)
+    push: PushReceiver = field(repr=False)
     fanout: RedisFanout | None = None
 
     @classmethod
@@ -131,6 +133,7 @@ class Relay:
             ),
             dispatcher=dispatcher,
             registry=registry,
+            push=PushReceiver(task_store, registry),
         )
 
     async def start(self, *, migrate: bool = True) -> None:
