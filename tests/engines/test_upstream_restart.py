@@ -1,0 +1,120 @@
+"""``kill -9`` of a relaying ``mjrelay serve`` mid-flight, then a restart: nothing is lost.
+
+The relay runs as a real subprocess with a TOML config pointing at the fake upstream. While it
+is dead the upstream finishes jobs and its callbacks bounce; after the restart the poller
+catches every task up from the upstream.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+from tests.support.fake_upstream import FakeUpstream
+from tests.support.live import wait_for_status
+from tests.support.upstream_env import free_port
+
+
+def config_for(tmp_path: Path, fake: FakeUpstream, port: int) -> Path:
+    path = tmp_path / "mjrelay.toml"
+    path.write_text(
+        f"""
+data_dir = "{tmp_path / "data"}"
+public_url = "http://127.0.0.1:{port}"
+create_initial_key = true
+sweep_interval_seconds = 0.5
+
+[[channels]]
+name = "upstream-1"
+engine = "upstream"
+base_url = "{fake.base_url}"
+secret = "{fake.secret}"
+auth = "{fake.auth}"
+poll_min_seconds = 0.2
+poll_max_seconds = 1.0
+mirror_allow_hosts = ["localhost"]
+"""
+    )
+    return path
+
+
+def start_serve(config: Path, port: int) -> subprocess.Popen[bytes]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MJRELAY_")}
+    return subprocess.Popen(
+        [sys.executable, "-m", "mjrelay", "serve", "--config", str(config), "--port", str(port)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+
+
+async def wait_healthy(base_url: str, process: subprocess.Popen[bytes]) -> None:
+    deadline = time.monotonic() + 30
+    async with httpx.AsyncClient(base_url=base_url) as client:
+        while time.monotonic() < deadline:
+            assert process.poll() is None, "mjrelay serve exited"
+            try:
+                if (await client.get("/healthz")).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            await asyncio.sleep(0.1)
+    raise AssertionError("mjrelay serve did not come up")
+
+
+async def test_kill_9_mid_flight_then_restart_loses_nothing(tmp_path: Path) -> None:
+    async with FakeUpstream(job_seconds=2.0, progress_steps=3) as fake:
+        port = free_port()
+        config = config_for(tmp_path, fake, port)
+        base_url = f"http://127.0.0.1:{port}"
+        process = start_serve(config, port)
+        try:
+            await wait_healthy(base_url, process)
+            key = (tmp_path / "data" / "initial-api-key.txt").read_text().strip()
+            headers = {"Authorization": f"Bearer {key}"}
+            async with httpx.AsyncClient(base_url=base_url, headers=headers) as client:
+                ids = []
+                for i in range(6):
+                    answer = (
+                        await client.post("/mj/submit/imagine", json={"prompt": f"job {i}"})
+                    ).json()
+                    assert answer["code"] == 1, answer
+                    ids.append(answer["result"])
+                await wait_for_status(client, ids[0], {"IN_PROGRESS"})
+            process.send_signal(signal.SIGKILL)
+            process.wait(timeout=10)
+
+            # Dead: the upstream finishes the jobs and its callbacks to us bounce.
+            await asyncio.sleep(2.5)
+            assert len(fake.completed_at) == 6
+            assert fake.callback_failures > 0
+
+            process = start_serve(config, port)
+            await wait_healthy(base_url, process)
+            async with httpx.AsyncClient(base_url=base_url, headers=headers) as client:
+                for task_id in ids:
+                    task = await wait_for_status(client, task_id, {"SUCCESS", "FAILURE"})
+                    assert task["status"] == "SUCCESS", task
+                    assert len(task["buttons"]) == 9
+                listed = (await client.get("/mj/task/list")).json()
+                assert sorted(t["id"] for t in listed) == sorted(ids)
+                # Still relaying after the restart: an action on a task from before the crash.
+                parent = (await client.get(f"/mj/task/{ids[0]}/fetch")).json()
+                action = (
+                    await client.post(
+                        "/mj/submit/action",
+                        json={"taskId": ids[0], "customId": parent["buttons"][0]["customId"]},
+                    )
+                ).json()
+                assert action["code"] == 1
+                done = await wait_for_status(client, action["result"], {"SUCCESS", "FAILURE"})
+                assert done["status"] == "SUCCESS"
+        finally:
+            process.kill()
+            process.wait(timeout=10)
