@@ -197,6 +197,11 @@ class UpstreamEngine:
             answer = await self._call(self._path("/mj/submit/modal", job.mode), modal)
         upstream_id = self._accepted_id(answer)
         queued = answer.code == ReturnCode.IN_QUEUE
+        # The upstream's own "SUBMITTED" callback then changes nothing: skip it cheaply.
+        self._seen[job.task_id] = (
+            TaskStatus.NOT_START.value if queued else TaskStatus.SUBMITTED.value,
+            None,
+        )
         await self._emit(
             TaskUpdate(
                 job.task_id,
