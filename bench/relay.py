@@ -146,25 +146,35 @@ async def staleness(work: Path, tasks: int, **channel: Any) -> list[float]:
         FakeUpstream(job_seconds=1.0, progress_steps=2) as fake,
         mjrelay(fake, work, **channel) as relay,
     ):
-        ids = []
+        ids: list[str] = []
+        seen: dict[str, float] = {}
+        submitted = asyncio.Event()
+
+        async def observe() -> None:
+            """Watch every submitted task from the start, so no completion goes unseen."""
+            deadline = time.monotonic() + 120
+            while time.monotonic() < deadline:
+                waiting = [i for i in ids if i not in seen]
+                if not waiting and submitted.is_set():
+                    return
+                if waiting:
+                    listed = await relay.client.post(
+                        "/mj/task/list-by-condition", json={"ids": waiting}
+                    )
+                    now = time.monotonic()
+                    for task in listed.json():
+                        if task["status"] == "SUCCESS" and task["id"] not in seen:
+                            seen[task["id"]] = now
+                await asyncio.sleep(0.01)
+
+        observer = asyncio.create_task(observe())
         for i in range(tasks):
             answer = await relay.client.post("/mj/submit/imagine", json={"prompt": f"s{i}"})
             ids.append(answer.json()["result"])
             await asyncio.sleep(0.02)  # spread completions out
-        uid_of: dict[str, str] = {}
-        for task_id, uid in zip(ids, fake.tasks, strict=True):
-            uid_of[task_id] = uid
-        seen: dict[str, float] = {}
-        deadline = time.monotonic() + 120
-        while len(seen) < len(ids) and time.monotonic() < deadline:
-            listed = await relay.client.post(
-                "/mj/task/list-by-condition", json={"ids": [i for i in ids if i not in seen]}
-            )
-            now = time.monotonic()
-            for task in listed.json():
-                if task["status"] == "SUCCESS" and task["id"] not in seen:
-                    seen[task["id"]] = now
-            await asyncio.sleep(0.01)
+        submitted.set()
+        await observer
+        uid_of = dict(zip(ids, fake.tasks, strict=True))
         return [seen[t] - fake.completed_at[uid_of[t]] for t in ids if t in seen]
 
 

@@ -105,3 +105,19 @@ async def test_operator_allowlisted_hosts_are_mirrored(tmp_path: Path) -> None:
         task = await settled(live, client, first["id"])
         assert task["imageUrl"].startswith(live.base_url + "/mj/image/")
         assert (await client.get(task["imageUrl"])).content == fake.image
+
+
+async def test_a_mirror_cut_short_by_a_restart_is_finished_after_it(tmp_path: Path) -> None:
+    async with FakeUpstream(image_host="localhost") as fake:
+        fake.faults.image_delay = 30  # the CDN hangs: the relay stops mid-mirror
+        async with relay_for(tmp_path / "d", [upstream_channel(fake)]) as live:
+            async with live.client() as client:
+                first = await finish_one(client)
+            record = await live.relay.lifecycle.store.get(first["id"])
+            assert record is not None and record.engine_state["mirror"] == "pending"
+        fake.faults.image_delay = 0
+        async with relay_for(tmp_path / "d", [upstream_channel(fake)]) as live:
+            async with live.client() as client:
+                task = await settled(live, client, first["id"])
+                assert task["imageUrl"].startswith(live.base_url + "/mj/image/")
+                assert (await client.get(task["imageUrl"])).content == fake.image

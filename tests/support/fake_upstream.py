@@ -54,6 +54,8 @@ class Faults:
     # Jobs
     never_finish: bool = False
     fail_jobs: bool = False
+    # Images (the "CDN")
+    image_delay: float = 0.0
     # Callbacks
     callbacks: bool = True
     duplicate_callbacks: bool = False
@@ -106,6 +108,7 @@ class FakeUpstream:
         self._extra_servers: list[asyncio.Server] = []
         self._jobs: set[asyncio.Task[None]] = set()
         self._connections: set[asyncio.StreamWriter] = set()
+        self._handlers: set[asyncio.Task[Any]] = set()
         self._http = httpx.AsyncClient(timeout=10, trust_env=False)
 
     # ---- lifecycle -------------------------------------------------------------------------
@@ -134,6 +137,9 @@ class FakeUpstream:
             self._server.close()
             for writer in list(self._connections):
                 writer.transport.abort()
+            for handler in list(self._handlers):
+                handler.cancel()
+            await asyncio.gather(*self._handlers, return_exceptions=True)
             with contextlib.suppress(Exception):
                 await self._server.wait_closed()
         await self._http.aclose()
@@ -156,6 +162,9 @@ class FakeUpstream:
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         self._connections.add(writer)
+        handler = asyncio.current_task()
+        if handler is not None:
+            self._handlers.add(handler)
         try:
             while True:
                 head = await reader.readuntil(b"\r\n\r\n")
@@ -181,8 +190,12 @@ class FakeUpstream:
                 await writer.drain()
         except (asyncio.IncompleteReadError, ConnectionError, asyncio.LimitOverrunError):
             pass
+        except asyncio.CancelledError:
+            pass  # stopping
         finally:
             self._connections.discard(writer)
+            if handler is not None:
+                self._handlers.discard(handler)
             with contextlib.suppress(Exception):
                 writer.close()
 
@@ -198,6 +211,8 @@ class FakeUpstream:
     ) -> tuple[int, str, bytes] | None:
         path = target.split("?", 1)[0]
         if path.startswith("/cdn/"):
+            if self.faults.image_delay:
+                await asyncio.sleep(self.faults.image_delay)
             return 200, "image/png", self.image
         mode = ""
         for prefix in MODES:

@@ -42,6 +42,10 @@ class ChannelTasks(Protocol):
 
     async def pending_of(self, channel: str) -> list[PendingTask]: ...
 
+    async def finished_of(self, channel: str, since_ms: int) -> list[PendingTask]:
+        """Tasks of the channel that succeeded since ``since_ms`` (epoch ms)."""
+        ...
+
 
 @dataclass(frozen=True)
 class EngineContext:

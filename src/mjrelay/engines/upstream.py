@@ -51,6 +51,7 @@ _MIME = {
 }
 _UPSTREAM_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 _REMEMBERED = 50_000
+MIRROR_RESUME_WINDOW_MS = 24 * 3600 * 1000
 
 
 class UpstreamOptions(BaseModel):
@@ -155,6 +156,7 @@ class UpstreamEngine:
             ),
             on_task=self._on_polled,
             on_lost=self._on_lost,
+            on_lease=self._resume_mirrors,
         )
         self._sink: UpdateSink | None = None
         self._poll_task: asyncio.Task[None] | None = None
@@ -162,6 +164,7 @@ class UpstreamEngine:
         self._finished = _Recent()
         self._seen: dict[str, tuple[str, str | None]] = {}
         self._locks: dict[str, asyncio.Lock] = {}
+        self._mirroring: set[str] = set()
         if options.push and not self._public_url:
             log.warning(
                 "push disabled: no public_url to give the upstream; polling only", channel=self.name
@@ -388,7 +391,7 @@ class UpstreamEngine:
             return
         if any(self._scrub.hides(url) for url in urls):
             # Showing these would reveal the upstream: mirror first, then report success.
-            mirrored = await self._mirror_urls(task_id, view)
+            mirrored = await self._mirror_urls(task_id, view.image_url, view.image_urls)
             await self._finish(
                 task_id,
                 _with(
@@ -399,16 +402,42 @@ class UpstreamEngine:
                 ),
             )
             return
-        await self._finish(
-            task_id,
-            _with(base, view.image_url or None, view.image_urls, {**state, "mirror": "pending"}),
+        pending = {
+            **state,
+            "mirror": "pending",
+            "mirror_sources": [view.image_url, *view.image_urls],
+        }
+        await self._finish(task_id, _with(base, view.image_url or None, view.image_urls, pending))
+        self._mirror_in_background(task_id, view.image_url, view.image_urls)
+
+    def _mirror_in_background(self, task_id: str, image_url: str, image_urls: list[str]) -> None:
+        job = asyncio.create_task(
+            self._mirror_later(task_id, image_url, image_urls), name=f"mirror-{task_id}"
         )
-        job = asyncio.create_task(self._mirror_later(task_id, view), name=f"mirror-{task_id}")
         self._background.add(job)
         job.add_done_callback(self._background.discard)
 
-    async def _mirror_later(self, task_id: str, view: UpstreamView) -> None:
-        mirrored = await self._mirror_urls(task_id, view)
+    async def _resume_mirrors(self) -> None:
+        """Finish mirrors a crash interrupted (run by the instance that takes the lease)."""
+        since = int(time.time() * 1000) - MIRROR_RESUME_WINDOW_MS
+        for task in await self._context.channel_tasks.finished_of(self.name, since):
+            sources = task.engine_state.get("mirror_sources")
+            if task.engine_state.get("mirror") != "pending" or not isinstance(sources, list):
+                continue
+            if task.task_id in self._mirroring:
+                continue
+            log.info("resuming image mirror", channel=self.name, task_id=task.task_id)
+            self._mirror_in_background(task.task_id, str(sources[0] or ""), list(sources[1:]))
+
+    async def _mirror_later(self, task_id: str, image_url: str, image_urls: list[str]) -> None:
+        self._mirroring.add(task_id)
+        try:
+            await self._mirror_and_report(task_id, image_url, image_urls)
+        finally:
+            self._mirroring.discard(task_id)
+
+    async def _mirror_and_report(self, task_id: str, image_url: str, image_urls: list[str]) -> None:
+        mirrored = await self._mirror_urls(task_id, image_url, image_urls)
         if not mirrored:
             await self._emit(
                 TaskUpdate(task_id, TaskStatus.SUCCESS, engine_state={"mirror": "failed"})
@@ -424,10 +453,10 @@ class UpstreamEngine:
             )
         )
 
-    async def _mirror_urls(self, task_id: str, view: UpstreamView) -> list[str]:
+    async def _mirror_urls(self, task_id: str, image_url: str, image_urls: list[str]) -> list[str]:
         """Our URLs for the image then each panel; [] when any download fails (after retries)."""
         started = time.monotonic()
-        sources = [u for u in (view.image_url, *view.image_urls) if u]
+        sources = [u for u in (image_url, *image_urls) if u]
         keys: list[str] = []
         for url in sources:
             for attempt in range(3):
@@ -451,7 +480,7 @@ class UpstreamEngine:
             ms=round((time.monotonic() - started) * 1000),
         )
         mirrored = [self._media.url_of(key) for key in keys]
-        if not view.image_url:
+        if not image_url:
             return ["", *mirrored]
         return mirrored
 

@@ -29,6 +29,7 @@ FETCH_CONCURRENCY = 8
 
 OnTask = Callable[[PendingTask, dict[str, Any]], Awaitable[None]]
 OnLost = Callable[[PendingTask, str], Awaitable[None]]
+OnLease = Callable[[], Awaitable[None]]
 
 
 @dataclass
@@ -68,6 +69,7 @@ class UpstreamPoller:
         on_task: OnTask,
         on_lost: OnLost,
         clock: Callable[[], float] = time.time,
+        on_lease: OnLease | None = None,
     ) -> None:
         self._channel = channel
         self._client = client
@@ -77,6 +79,7 @@ class UpstreamPoller:
         self.settings = settings
         self._on_task = on_task
         self._on_lost = on_lost
+        self._on_lease = on_lease
         self._clock = clock
         self._last_poll: dict[str, float] = {}
         self._misses: dict[str, int] = {}
@@ -113,6 +116,8 @@ class UpstreamPoller:
         if leased != self.leased:
             log.info("poll lease", channel=self._channel, held=leased)
             self.leased = leased
+            if leased and self._on_lease is not None:
+                await self._on_lease()
         if not leased:
             self._last_poll.clear()
             return min(self.settings.max_seconds, self.settings.lease_ms / 3000)

@@ -192,3 +192,20 @@ class TaskStore:
                 PendingTask(row[0], row[1], row[2], dict(row[3] or {}))
                 for row in await connection.execute(statement)
             ]
+
+    async def finished_of(self, channel: str, since_ms: int) -> list[PendingTask]:
+        """Tasks of a channel that succeeded since ``since_ms`` (e.g. to finish mirroring)."""
+        statement = (
+            select(TaskRow.id, TaskRow.status, TaskRow.submit_ms, TaskRow.engine_state)
+            .where(
+                TaskRow.engine == channel,
+                TaskRow.status == TaskStatus.SUCCESS.value,
+                TaskRow.updated_ms >= since_ms,
+            )
+            .order_by(TaskRow.id)
+        )
+        async with self._db.engine.connect() as connection:
+            return [
+                PendingTask(row[0], row[1], row[2], dict(row[3] or {}))
+                for row in await connection.execute(statement)
+            ]
