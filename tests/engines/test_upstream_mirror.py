@@ -116,8 +116,10 @@ async def test_a_mirror_cut_short_by_a_restart_is_finished_after_it(tmp_path: Pa
             record = await live.relay.lifecycle.store.get(first["id"])
             assert record is not None and record.engine_state["mirror"] == "pending"
         fake.faults.image_delay = 0
-        async with relay_for(tmp_path / "d", [upstream_channel(fake)]) as live:
-            async with live.client() as client:
-                task = await settled(live, client, first["id"])
-                assert task["imageUrl"].startswith(live.base_url + "/mj/image/")
-                assert (await client.get(task["imageUrl"])).content == fake.image
+        async with (
+            relay_for(tmp_path / "d", [upstream_channel(fake)]) as live,
+            live.client() as client,
+        ):
+            task = await settled(live, client, first["id"])
+            assert task["imageUrl"].startswith(live.base_url + "/mj/image/")
+            assert (await client.get(task["imageUrl"])).content == fake.image
