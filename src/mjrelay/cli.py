@@ -13,6 +13,7 @@ from typing import Annotated, TypeVar
 import typer
 
 from mjrelay.cli_channels import channels_app
+from mjrelay.cli_options import ConfigOption
 from mjrelay.client.cli import register as register_user_commands
 from mjrelay.core.errors import RelayError
 from mjrelay.core.money import show
@@ -31,16 +32,6 @@ app.add_typer(channels_app, name="channels")
 
 T = TypeVar("T")
 QUOTA_LIMIT = Decimal(10) ** 14
-
-ConfigOption = Annotated[
-    Path | None,
-    typer.Option(
-        "--config",
-        help="TOML settings file (env MJRELAY_* still wins).",
-        exists=True,
-        dir_okay=False,
-    ),
-]
 
 
 def _settings(config: Path | None) -> Settings:

@@ -13,22 +13,13 @@ from typing import Annotated, Any
 import typer
 from pydantic import ValidationError
 
+from mjrelay.cli_options import ConfigOption
 from mjrelay.core.channels import ChannelConfig
 from mjrelay.domain.channel import ChannelSpec
 from mjrelay.engines.kinds import ChannelConfigError, validate_channel
 from mjrelay.services.channels import declared_channels
 from mjrelay.store.channels import ChannelExists, ChannelStore
 from mjrelay.store.db import Database
-
-ConfigOption = Annotated[
-    Path | None,
-    typer.Option(
-        "--config",
-        help="TOML settings file (env MJRELAY_* still wins).",
-        exists=True,
-        dir_okay=False,
-    ),
-]
 
 channels_app = typer.Typer(
     help="Manage channels (where jobs run); servers pick changes up within seconds.",

@@ -237,14 +237,11 @@ class FakeUpstream:
         self, what: str, body: dict[str, Any], mode: str
     ) -> tuple[int, str, bytes] | None:
         f = self.faults
-        if f.submit_delay:
-            await asyncio.sleep(f.submit_delay)
-        if f.submit_drop_connection:
-            return None
-        if f.submit_http_status:
-            return f.submit_http_status, "text/plain", b"upstream exploded"
-        if f.submit_malformed:
-            return 200, "application/json", b'{"code": 1, "result": '
+        broken = await _faulty(
+            f.submit_delay, f.submit_drop_connection, f.submit_http_status, f.submit_malformed
+        )
+        if broken is not False:
+            return broken
         if f.submit_code is not None:
             return self._json(
                 {
@@ -452,14 +449,11 @@ class FakeUpstream:
     ) -> tuple[int, str, bytes] | None:
         f = self.faults
         if path == "/mj/task/list-by-condition":
-            if f.list_delay:
-                await asyncio.sleep(f.list_delay)
-            if f.list_drop_connection:
-                return None
-            if f.list_http_status:
-                return f.list_http_status, "text/plain", b"oops"
-            if f.list_malformed:
-                return 200, "application/json", b"[{]"
+            broken = await _faulty(
+                f.list_delay, f.list_drop_connection, f.list_http_status, f.list_malformed
+            )
+            if broken is not False:
+                return broken
         parts = path.strip("/").split("/")
         if method == "POST" and path == "/mj/task/list-by-condition":
             ids = (body or {}).get("ids") or []
@@ -485,6 +479,24 @@ class FakeUpstream:
     @staticmethod
     def _json(data: Any) -> tuple[int, str, bytes]:
         return 200, "application/json", json.dumps(data, ensure_ascii=False).encode()
+
+
+Answer = tuple[int, str, bytes]
+
+
+async def _faulty(
+    delay: float, drop: bool, http_status: int | None, malformed: bool
+) -> Answer | bool | None:
+    """The faulty answer these settings call for: None = cut the connection, False = none."""
+    if delay:
+        await asyncio.sleep(delay)
+    if drop:
+        return None
+    if http_status:
+        return http_status, "text/plain", b"upstream exploded"
+    if malformed:
+        return 200, "application/json", b'{"code": 1, "result": [{'
+    return False
 
 
 async def start_fake(**kwargs: Any) -> FakeUpstream:
