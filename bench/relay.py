@@ -40,6 +40,32 @@ from tests.support.fake_upstream import FakeUpstream  # noqa: E402
 from tests.support.upstream_env import free_port  # noqa: E402
 
 
+def _fresh_database() -> str:
+    """A new PostgreSQL database per relay (created with psql-free SQL through asyncpg)."""
+    import asyncio as _asyncio
+    import uuid
+
+    import asyncpg  # type: ignore[import-not-found,unused-ignore]
+
+    name = f"mjrelay_bench_{uuid.uuid4().hex[:10]}"
+    admin = DATABASE_URL.replace("postgresql+asyncpg://", "postgresql://")
+
+    async def create() -> None:
+        connection = await asyncpg.connect(admin)
+        try:
+            await connection.execute(f'CREATE DATABASE "{name}"')
+        finally:
+            await connection.close()
+
+    loop = _asyncio.new_event_loop()
+    try:
+        loop.run_until_complete(create())
+    finally:
+        loop.close()
+    base, _, _old = DATABASE_URL.rpartition("/")
+    return f"{base}/{name}"
+
+
 def pct(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, round(q / 100 * (len(ordered) - 1)))]
@@ -49,6 +75,9 @@ def pct(values: list[float], q: float) -> float:
 class Served:
     base_url: str
     client: httpx.AsyncClient
+
+
+DATABASE_URL = ""  # --database-url: empty = SQLite in the data dir
 
 
 @asynccontextmanager
@@ -67,8 +96,9 @@ async def mjrelay(fake: FakeUpstream, work: Path, **channel: Any) -> AsyncIterat
     }
     lines = [f"{k} = {json.dumps(v)}" for k, v in options.items()]
     config = work / "mjrelay.toml"
+    database = f"database_url = {json.dumps(_fresh_database())}\n" if DATABASE_URL else ""
     config.write_text(
-        f'data_dir = "{work / "data"}"\npublic_url = "http://127.0.0.1:{port}"\n'
+        database + f'data_dir = "{work / "data"}"\npublic_url = "http://127.0.0.1:{port}"\n'
         'log_level = "WARNING"\ncreate_initial_key = true\ntask_timeout_seconds = 3600\n\n'
         "[[channels]]\n" + "\n".join(lines) + "\n"
     )
@@ -242,7 +272,12 @@ async def main() -> None:
     parser.add_argument("--submits", type=int, default=400)
     parser.add_argument("--stale-tasks", type=int, default=60)
     parser.add_argument("--inflight", type=int, default=1000)
+    parser.add_argument(
+        "--database-url", default="", help="e.g. postgresql+asyncpg://postgres@127.0.0.1/test"
+    )
     args = parser.parse_args()
+    global DATABASE_URL
+    DATABASE_URL = args.database_url
     with tempfile.TemporaryDirectory(prefix="mjrelay-bench-") as tmp:
         work = Path(tmp)
         overhead = await submit_overhead(work, args.submits)
@@ -250,7 +285,9 @@ async def main() -> None:
         poll = await staleness(work / "poll", args.stale_tasks, push=False)
         load = await requests_per_task(work, args.inflight)
     print(f"## mjrelay relay benchmark ({time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())})")
-    print(f"python {sys.version.split()[0]}, {os.cpu_count()} CPUs, SQLite, all on 127.0.0.1\n")
+    store = "PostgreSQL" if DATABASE_URL else "SQLite"
+    print(f"python {sys.version.split()[0]}, {os.cpu_count()} CPUs, {store}, all on 127.0.0.1")
+    print(f"load average before: {os.getloadavg()[0]:.2f}\n")
     print(f"| submit, {args.submits} sequential | p50 ms | p99 ms |")
     print("|---|---|---|")
     for label, key in (

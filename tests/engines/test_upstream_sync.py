@@ -209,6 +209,8 @@ async def test_callback_route_needs_the_right_signature(tmp_path: Path) -> None:
             assert bad.status_code == 401
             other = hook.replace(task_id, str(int(task_id) + 1))
             assert (await anonymous.post(other, json=forged)).status_code == 401
+            elsewhere = hook.replace("/notify/up/", "/notify/nope/")
+            assert (await anonymous.post(elsewhere, json=forged)).status_code == 401
             wrong_task = await anonymous.post(hook, json={**forged, "id": "1234567890123456"})
             assert wrong_task.json()["description"] == "ignored"
             assert (await anonymous.post(hook, content=b"{nope")).status_code == 400

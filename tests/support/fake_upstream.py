@@ -23,7 +23,7 @@ import secrets
 import time
 import uuid
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 import httpx
 from PIL import Image
@@ -287,7 +287,7 @@ class FakeUpstream:
         return task
 
     def _submit(self, what: str, body: dict[str, Any], mode: str) -> dict[str, Any]:
-        fail = {"code": 4, "result": None, "properties": {}}
+        fail: dict[str, Any] = {"code": 4, "result": None, "properties": {}}
         if what == "imagine":
             if not str(body.get("prompt") or "").strip():
                 return {**fail, "description": "prompt不能为空"}
@@ -486,7 +486,7 @@ Answer = tuple[int, str, bytes]
 
 async def _faulty(
     delay: float, drop: bool, http_status: int | None, malformed: bool
-) -> Answer | bool | None:
+) -> Answer | Literal[False] | None:
     """The faulty answer these settings call for: None = cut the connection, False = none."""
     if delay:
         await asyncio.sleep(delay)

@@ -33,10 +33,11 @@ from mjrelay.domain.channel import ChannelSpec, PendingTask
 from mjrelay.domain.task import TaskAction, TaskStatus
 from mjrelay.engines.base import Admission, Engine, EngineJob, TaskUpdate, UpdateSink
 from mjrelay.engines.kinds import EngineContext, EngineKind
+from mjrelay.engines.push import TaskLoader
 from mjrelay.engines.upstream_client import SubmitAnswer, UpstreamClient, UpstreamError
 from mjrelay.engines.upstream_push import CallbackSigner
 from mjrelay.engines.upstream_sync import PollSettings, UpstreamPoller
-from mjrelay.engines.upstream_wire import Scrubber, UpstreamView, read_task
+from mjrelay.engines.upstream_wire import Scrubber, UpstreamView, marker_of, read_task
 from mjrelay.media.mirror import ImageMirror, MirrorError
 from mjrelay.media.store import BASE_URL_MARKER, MediaStore
 
@@ -162,7 +163,7 @@ class UpstreamEngine:
         self._poll_task: asyncio.Task[None] | None = None
         self._background: set[asyncio.Task[None]] = set()
         self._finished = _Recent()
-        self._seen: dict[str, tuple[str, str | None]] = {}
+        self._seen: dict[str, tuple[str, str | None] | None] = {}
         self._locks: dict[str, asyncio.Lock] = {}
         self._mirroring: set[str] = set()
         if options.push and not self._public_url:
@@ -190,7 +191,13 @@ class UpstreamEngine:
         path, body = await self._request_for(job)
         if self._options.push and self._public_url:
             body["notifyHook"] = self._signer.url(self._public_url, job.task_id)
-        answer = await self._call(self._path(path, job.mode), body)
+        # The upstream echoes "SUBMITTED" by callback, often before it answers us: expect it.
+        self._seen[job.task_id] = (TaskStatus.SUBMITTED.value, None)
+        try:
+            answer = await self._call(self._path(path, job.mode), body)
+        except BaseException:
+            self._seen.pop(job.task_id, None)
+            raise
         if answer.code == ReturnCode.EXISTED and job.custom_id and answer.result:
             # The upstream opened a modal (remix, custom zoom, region): submit it right away,
             # with the prompt (and mask) our client already gave us.
@@ -198,7 +205,11 @@ class UpstreamEngine:
             if job.mask:
                 modal["maskBase64"] = await self._image_data_url(job.mask)
             answer = await self._call(self._path("/mj/submit/modal", job.mode), modal)
-        upstream_id = self._accepted_id(answer)
+        try:
+            upstream_id = self._accepted_id(answer)
+        except BaseException:
+            self._seen.pop(job.task_id, None)
+            raise
         queued = answer.code == ReturnCode.IN_QUEUE
         # The upstream's own "SUBMITTED" callback then changes nothing: skip it cheaply.
         self._seen[job.task_id] = (
@@ -242,16 +253,22 @@ class UpstreamEngine:
     def verify_push(self, task_id: str, signature: str) -> bool:
         return self._signer.verify(task_id, signature)
 
-    async def on_push(
-        self, task_id: str, action: TaskAction, engine_state: dict[str, Any], payload: Any
-    ) -> bool:
+    async def on_push(self, task_id: str, payload: Any, load: TaskLoader) -> bool:
         """Apply a callback; False when the payload is not about this task."""
         if not isinstance(payload, dict):
             return False
-        known = engine_state.get("upstream_id")
+        if task_id in self._finished or self._seen.get(task_id) == marker_of(payload):
+            return True  # a repeat: nothing to read or write
+        pushed = await load()
+        if pushed is None:
+            return False
+        if pushed.final:
+            self._finished.add(task_id)
+            return True
+        known = pushed.engine_state.get("upstream_id")
         if known and str(payload.get("id")) != str(known):
             return False
-        await self._apply(task_id, action, payload)
+        await self._apply(task_id, pushed.action, payload)
         return True
 
     # ---- submitting ---------------------------------------------------------------------------
@@ -340,7 +357,7 @@ class UpstreamEngine:
         async with lock:
             if task_id in self._finished:
                 return
-            marker = (view.status.value, view.progress)
+            marker = marker_of(payload)
             if self._seen.get(task_id) == marker:
                 return  # the same report again (duplicate callback, unchanged poll)
             self._seen[task_id] = marker

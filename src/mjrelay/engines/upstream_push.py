@@ -1,7 +1,7 @@
 """Signed per-task callback URLs handed to an upstream as its ``notifyHook``.
 
-The URL is ``{public_url}/mj/upstream/notify/{task_id}/{signature}`` where the signature is an
-HMAC of the channel and task id under a key derived from the channel's secrets: only the
+The URL is ``{public_url}/mj/upstream/notify/{channel}/{task_id}/{signature}``; the signature
+is an HMAC of the channel and task id under a key derived from the channel's secrets: only the
 upstream we gave the URL to can update that task, the route needs no API key, and a leaked URL
 cannot touch any other task. Instances sharing a config derive the same key, so a callback may
 land on any of them.
@@ -38,4 +38,7 @@ class CallbackSigner:
         return hmac.compare_digest(self.signature(task_id), signature)
 
     def url(self, public_url: str, task_id: str) -> str:
-        return f"{public_url.rstrip('/')}{NOTIFY_PATH}/{task_id}/{self.signature(task_id)}"
+        return (
+            f"{public_url.rstrip('/')}{NOTIFY_PATH}/{self._channel}/{task_id}/"
+            f"{self.signature(task_id)}"
+        )

@@ -98,6 +98,17 @@ def _buttons(payload: dict[str, Any]) -> list[Button] | None:
     return buttons
 
 
+def marker_of(payload: dict[str, Any]) -> tuple[str, str | None] | None:
+    """(status, progress) of a report, the way duplicates are recognised; None if unreadable."""
+    status = STATUSES.get(str(payload.get("status") or ""))
+    if status is None:
+        return None
+    progress = payload.get("progress")
+    if status != TaskStatus.IN_PROGRESS or not isinstance(progress, str):
+        return status.value, None  # progress only tells IN_PROGRESS reports apart
+    return status.value, progress if _PROGRESS.match(progress) else None
+
+
 def read_task(
     payload: dict[str, Any], *, action: TaskAction, base_url: str, scrubber: Scrubber
 ) -> UpstreamView | None:
@@ -107,7 +118,10 @@ def read_task(
     if upstream_id is None or status is None:
         return None
     uid = str(upstream_id)
-    progress = payload.get("progress")
+    raw_progress = payload.get("progress")
+    progress = (
+        raw_progress if isinstance(raw_progress, str) and _PROGRESS.match(raw_progress) else None
+    )
     image_url, image_urls = _urls(payload, base_url)
     prompt = None
     if action in TEXT_FROM_UPSTREAM and isinstance(payload.get("prompt"), str):
@@ -123,7 +137,7 @@ def read_task(
     return UpstreamView(
         upstream_id=uid,
         status=status,
-        progress=progress if isinstance(progress, str) and _PROGRESS.match(progress) else None,
+        progress=progress,
         image_url=image_url,
         image_urls=image_urls,
         buttons=_buttons(payload),

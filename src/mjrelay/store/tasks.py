@@ -101,10 +101,10 @@ class TaskStore:
                 wire=wire,
             )
         )
-        async with self._db.sessions() as session:
-            result = await session.execute(statement)
-            await session.commit()
-        if result.rowcount != 1:  # type: ignore[attr-defined]
+        # A Core connection, not an ORM session: this is the hot path of every task update.
+        async with self._db.engine.begin() as connection:
+            result = await connection.execute(statement)
+        if result.rowcount != 1:
             raise StaleRecord(record.id)
         record.version += 1
         record.wire = wire
