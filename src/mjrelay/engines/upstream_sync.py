@@ -136,7 +136,9 @@ class UpstreamPoller:
                         task, "the relay lost track of this job while submitting it upstream"
                     )
                 continue
-            if now - self._last_poll.get(task.task_id, 0.0) >= self.settings.interval(age):
+            # Due now or before the next cycle would come: poll it now, in this batch.
+            slack = self.settings.min_seconds / 2
+            if now - self._last_poll.get(task.task_id, 0.0) >= self.settings.interval(age) - slack:
                 due.append(task)
         for start in range(0, len(due), LIST_CHUNK):
             await self._poll_chunk(due[start : start + LIST_CHUNK], now)
