@@ -37,7 +37,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from tests.support.fake_upstream import FakeUpstream  # noqa: E402
-from tests.support.upstream_env import free_port  # noqa: E402
+from tests.support.server_process import free_port  # noqa: E402
 
 
 def _fresh_database() -> str:

@@ -8,27 +8,19 @@ catches every task up from the upstream.
 from __future__ import annotations
 
 import asyncio
-import os
-import signal
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import httpx
 from tests.support.fake_upstream import FakeUpstream
 from tests.support.live import wait_for_status
-from tests.support.upstream_env import free_port
+from tests.support.server_process import ServerProcess, cli, free_port, relay_env
 
 
 def config_for(tmp_path: Path, fake: FakeUpstream, port: int) -> Path:
     path = tmp_path / "mjrelay.toml"
     path.write_text(
         f"""
-data_dir = "{tmp_path / "data"}"
 public_url = "http://127.0.0.1:{port}"
-create_initial_key = true
-sweep_interval_seconds = 0.5
 
 [[channels]]
 name = "upstream-1"
@@ -44,41 +36,18 @@ mirror_allow_hosts = ["localhost"]
     return path
 
 
-def start_serve(config: Path, port: int) -> subprocess.Popen[bytes]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("MJRELAY_")}
-    return subprocess.Popen(
-        [sys.executable, "-m", "mjrelay", "serve", "--config", str(config), "--port", str(port)],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-
-
-async def wait_healthy(base_url: str, process: subprocess.Popen[bytes]) -> None:
-    deadline = time.monotonic() + 30
-    async with httpx.AsyncClient(base_url=base_url) as client:
-        while time.monotonic() < deadline:
-            assert process.poll() is None, "mjrelay serve exited"
-            try:
-                if (await client.get("/healthz")).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                pass
-            await asyncio.sleep(0.1)
-    raise AssertionError("mjrelay serve did not come up")
-
-
 async def test_kill_9_mid_flight_then_restart_loses_nothing(tmp_path: Path) -> None:
     async with FakeUpstream(job_seconds=2.0, progress_steps=3) as fake:
         port = free_port()
-        config = config_for(tmp_path, fake, port)
-        base_url = f"http://127.0.0.1:{port}"
-        process = start_serve(config, port)
+        env = relay_env(tmp_path / "data", MJRELAY_CONFIG=str(config_for(tmp_path, fake, port)))
+        created = await asyncio.to_thread(cli, env, "keys", "create", "--name", "t")
+        assert created.returncode == 0, created.stderr
+        headers = {"Authorization": f"Bearer {created.stdout.strip().splitlines()[-1]}"}
+        server = ServerProcess(env, port, tmp_path / "serve.log")
+        # Started from a thread: the fake upstream in this loop must keep answering meanwhile.
+        await asyncio.to_thread(server.start)
         try:
-            await wait_healthy(base_url, process)
-            key = (tmp_path / "data" / "initial-api-key.txt").read_text().strip()
-            headers = {"Authorization": f"Bearer {key}"}
-            async with httpx.AsyncClient(base_url=base_url, headers=headers) as client:
+            async with httpx.AsyncClient(base_url=server.base_url, headers=headers) as client:
                 ids = []
                 for i in range(6):
                     answer = (
@@ -87,17 +56,15 @@ async def test_kill_9_mid_flight_then_restart_loses_nothing(tmp_path: Path) -> N
                     assert answer["code"] == 1, answer
                     ids.append(answer["result"])
                 await wait_for_status(client, ids[0], {"IN_PROGRESS"})
-            process.send_signal(signal.SIGKILL)
-            process.wait(timeout=10)
+            server.kill()
 
             # Dead: the upstream finishes the jobs and its callbacks to us bounce.
             await asyncio.sleep(2.5)
             assert len(fake.completed_at) == 6
             assert fake.callback_failures > 0
 
-            process = start_serve(config, port)
-            await wait_healthy(base_url, process)
-            async with httpx.AsyncClient(base_url=base_url, headers=headers) as client:
+            await asyncio.to_thread(server.start)
+            async with httpx.AsyncClient(base_url=server.base_url, headers=headers) as client:
                 for task_id in ids:
                     task = await wait_for_status(client, task_id, {"SUCCESS", "FAILURE"})
                     assert task["status"] == "SUCCESS", task
@@ -116,5 +83,4 @@ async def test_kill_9_mid_flight_then_restart_loses_nothing(tmp_path: Path) -> N
                 done = await wait_for_status(client, action["result"], {"SUCCESS", "FAILURE"})
                 assert done["status"] == "SUCCESS"
         finally:
-            process.kill()
-            process.wait(timeout=10)
+            server.stop()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import socket
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -11,13 +10,7 @@ from typing import Any
 from tests.conftest import fast_settings
 from tests.support.fake_upstream import FakeUpstream
 from tests.support.live import LiveRelay, running_relay
-
-
-def free_port() -> int:
-    """A port free right now (for a relay whose public URL must be known before it starts)."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
+from tests.support.server_process import free_port
 
 
 def upstream_channel(fake: FakeUpstream, name: str = "up", **fields: Any) -> dict[str, Any]:
