@@ -40,28 +40,24 @@ from tests.support.fake_upstream import FakeUpstream  # noqa: E402
 from tests.support.server_process import free_port  # noqa: E402
 
 
-def _fresh_database() -> str:
-    """A new PostgreSQL database per relay (created with psql-free SQL through asyncpg)."""
-    import asyncio as _asyncio
-    import uuid
-
+async def _admin(sql: str) -> None:
     import asyncpg  # type: ignore[import-not-found,unused-ignore]
 
-    name = f"mjrelay_bench_{uuid.uuid4().hex[:10]}"
-    admin = DATABASE_URL.replace("postgresql+asyncpg://", "postgresql://")
-
-    async def create() -> None:
-        connection = await asyncpg.connect(admin)
-        try:
-            await connection.execute(f'CREATE DATABASE "{name}"')
-        finally:
-            await connection.close()
-
-    loop = _asyncio.new_event_loop()
+    connection = await asyncpg.connect(
+        DATABASE_URL.replace("postgresql+asyncpg://", "postgresql://")
+    )
     try:
-        loop.run_until_complete(create())
+        await connection.execute(sql)
     finally:
-        loop.close()
+        await connection.close()
+
+
+async def _fresh_database() -> str:
+    """A new, empty PostgreSQL database per relay, on the server of ``--database-url``."""
+    import uuid
+
+    name = f"mjrelay_bench_{uuid.uuid4().hex[:10]}"
+    await _admin(f'CREATE DATABASE "{name}"')
     base, _, _old = DATABASE_URL.rpartition("/")
     return f"{base}/{name}"
 
@@ -96,7 +92,8 @@ async def mjrelay(fake: FakeUpstream, work: Path, **channel: Any) -> AsyncIterat
     }
     lines = [f"{k} = {json.dumps(v)}" for k, v in options.items()]
     config = work / "mjrelay.toml"
-    database = f"database_url = {json.dumps(_fresh_database())}\n" if DATABASE_URL else ""
+    database_url = await _fresh_database() if DATABASE_URL else ""
+    database = f"database_url = {json.dumps(database_url)}\n" if database_url else ""
     config.write_text(
         database + f'data_dir = "{work / "data"}"\npublic_url = "http://127.0.0.1:{port}"\n'
         'log_level = "WARNING"\ncreate_initial_key = true\ntask_timeout_seconds = 3600\n\n'
@@ -139,6 +136,9 @@ async def mjrelay(fake: FakeUpstream, work: Path, **channel: Any) -> AsyncIterat
             process.wait(timeout=10)
         except subprocess.TimeoutExpired:
             process.kill()
+        if database_url:
+            name = database_url.rpartition("/")[2]
+            await _admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 async def timed_posts(client: httpx.AsyncClient, path: str, n: int) -> list[float]:
