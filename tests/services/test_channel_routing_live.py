@@ -5,11 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from tests.conftest import fast_settings
-from tests.support.live import LiveRelay, running_relay, wait_for_status
-
 from mjrelay.core.settings import Settings
 from mjrelay.store.channels import ChannelStore
+from tests.conftest import fast_settings
+from tests.support.live import LiveRelay, running_relay, wait_for_status
 
 
 def sandbox_channel(name: str, **fields: Any) -> dict[str, Any]:

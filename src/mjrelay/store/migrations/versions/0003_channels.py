@@ -1,7 +1,7 @@
 """channels table, and an index for a channel's unfinished tasks
 
 Revision ID: 0003_channels
-Revises: 0001
+Revises: 0002_operator
 """
 
 from __future__ import annotations
@@ -10,7 +10,8 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0003_channels"
-down_revision = "0001"
+# Branched from "0001"; chained after main's 0002_operator when rebasing onto main.
+down_revision = "0002_operator"
 branch_labels = None
 depends_on = None
 
