@@ -12,6 +12,8 @@ from typing import Annotated, TypeVar
 
 import typer
 
+from mjrelay.cli_channels import channels_app
+from mjrelay.cli_options import ConfigOption
 from mjrelay.client.cli import register as register_user_commands
 from mjrelay.core.errors import RelayError
 from mjrelay.core.money import show
@@ -26,19 +28,10 @@ app = typer.Typer(help="mjrelay: a Midjourney-compatible /mj relay.", no_args_is
 keys_app = typer.Typer(help="Manage API keys (only their hashes are stored).", no_args_is_help=True)
 app.add_typer(keys_app, name="keys")
 register_user_commands(app)
+app.add_typer(channels_app, name="channels")
 
 T = TypeVar("T")
 QUOTA_LIMIT = Decimal(10) ** 14
-
-ConfigOption = Annotated[
-    Path | None,
-    typer.Option(
-        "--config",
-        help="TOML settings file (env MJRELAY_* still wins).",
-        exists=True,
-        dir_okay=False,
-    ),
-]
 
 
 def _settings(config: Path | None) -> Settings:

@@ -38,7 +38,7 @@ class LiveRelay:
 
 @asynccontextmanager
 async def running_relay(
-    settings: Settings, *, engines: list[Engine] | None = None, **build: Any
+    settings: Settings, *, engines: list[Engine] | None = None, port: int = 0, **build: Any
 ) -> AsyncIterator[LiveRelay]:
     relay = Relay.build(settings, engines=engines, **build)
     # A long keep-alive: with the default 5 s, a busy test loop can reuse a pooled connection in
@@ -46,7 +46,7 @@ async def running_relay(
     config = uvicorn.Config(
         create_app(relay),
         host="127.0.0.1",
-        port=0,
+        port=port,
         log_level="warning",
         lifespan="on",
         timeout_keep_alive=300,

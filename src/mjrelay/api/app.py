@@ -16,7 +16,7 @@ from mjrelay.api.deps import BaseURLs, KeyCache
 from mjrelay.api.errors import install_error_handlers
 from mjrelay.api.fast_fetch import FastFetch
 from mjrelay.api.middleware import BodyLimitMiddleware, ModePrefixMiddleware
-from mjrelay.api.routes import account, admin, metrics, service, streams, submit, tasks
+from mjrelay.api.routes import account, admin, metrics, service, streams, submit, tasks, upstream
 from mjrelay.api.routes.ui import install_ui
 from mjrelay.services.relay import Relay
 
@@ -85,6 +85,7 @@ def create_app(relay: Relay, *, manage_lifecycle: bool = True) -> FastAPI:
     app.include_router(admin.router)
     app.include_router(metrics.router)
     app.include_router(streams.router)
+    app.include_router(upstream.router)
     install_ui(app)
     # Pure ASGI middleware, outermost last: mode prefix -> body limit -> routes.
     app.add_middleware(BodyLimitMiddleware, max_bytes=relay.settings.max_body_bytes)

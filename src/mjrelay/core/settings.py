@@ -19,6 +19,7 @@ from pydantic_settings import (
     SettingsConfigDict,
 )
 
+from mjrelay.core.channels import ChannelConfig, RoutingSettings
 from mjrelay.core.operator_settings import CallbackSettings, LedgerSettings, RateLimitSettings
 
 
@@ -81,6 +82,21 @@ class Settings(BaseSettings):
     def _split_origins(cls, value: object) -> object:
         if isinstance(value, str):
             return [origin.strip() for origin in value.split(",") if origin.strip()]
+        return value
+
+    # Where jobs run. Empty: one implicit "sandbox" channel (plus any added with `channels add`).
+    channels: list[ChannelConfig] = Field(default_factory=list)
+    channel_refresh_seconds: float = Field(5.0, gt=0, description="Re-read channels from the DB.")
+    routing: RoutingSettings = Field(default_factory=RoutingSettings)
+
+    @field_validator("channels")
+    @classmethod
+    def _unique_channels(cls, value: list[ChannelConfig]) -> list[ChannelConfig]:
+        seen: set[str] = set()
+        for channel in value:
+            if channel.name in seen:
+                raise ValueError(f"channels: duplicate channel name {channel.name!r}")
+            seen.add(channel.name)
         return value
 
     @field_validator("public_url")

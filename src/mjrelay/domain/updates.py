@@ -39,8 +39,8 @@ def apply_update(record: TaskRecord, update: TaskUpdate, now_ms: int) -> bool:
     task = record.task
     current, target = task.status, update.status
     if current == target:
-        if target != TaskStatus.IN_PROGRESS:
-            return _merge_extras(record, update)
+        if target != TaskStatus.IN_PROGRESS or update.progress in (None, task.progress):
+            return _merge_extras(record, update)  # a repeat changes nothing but extras
         if update.progress is not None and not is_progress_forward(task.progress, update.progress):
             return False
     elif not can_transition(current, target):
@@ -74,10 +74,13 @@ def _merge_extras(record: TaskRecord, update: TaskUpdate) -> bool:
         if value is not None and getattr(task, name) != value:
             setattr(task, name, value)
             changed = True
-    if update.properties:
-        task.properties = {**task.properties, **update.properties}
+    # Only real changes count: a repeated report must not cause another save.
+    properties = {**task.properties, **update.properties}
+    if properties != task.properties:
+        task.properties = properties
         changed = True
-    if update.engine_state:
-        record.engine_state = {**record.engine_state, **update.engine_state}
+    engine_state = {**record.engine_state, **update.engine_state}
+    if engine_state != record.engine_state:
+        record.engine_state = engine_state
         changed = True
     return changed

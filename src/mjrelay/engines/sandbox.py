@@ -20,11 +20,13 @@ from mjrelay.core.errors import BannedPrompt, QueueFull
 from mjrelay.core.logging import get_logger
 from mjrelay.core.settings import SandboxSettings
 from mjrelay.domain.buttons import describe_buttons, grid_buttons, shorten_buttons, upscale_buttons
+from mjrelay.domain.channel import ChannelSpec
 from mjrelay.domain.custom_id import ButtonKind, CustomId, parse_custom_id
 from mjrelay.domain.prompts import keycap, numbered_prompts
 from mjrelay.domain.task import Button, TaskAction, TaskStatus
 from mjrelay.engines import sandbox_render as render
-from mjrelay.engines.base import Admission, EngineJob, TaskUpdate, UpdateSink
+from mjrelay.engines.base import Admission, Engine, EngineJob, TaskUpdate, UpdateSink
+from mjrelay.engines.kinds import EngineContext, EngineKind
 from mjrelay.media.store import BASE_URL_MARKER, MediaStore
 
 log = get_logger("mjrelay.engines.sandbox")
@@ -54,7 +56,9 @@ def banned_word_in(prompt: str, banned: list[str]) -> str | None:
 class SandboxEngine:
     name = "sandbox"
 
-    def __init__(self, settings: SandboxSettings, media: MediaStore) -> None:
+    def __init__(self, settings: SandboxSettings, media: MediaStore, *, name: str = "") -> None:
+        if name:
+            self.name = name  # one sandbox per channel; the class default names the implicit one
         self._settings = settings
         self._media = media
         self._sink: UpdateSink | None = None
@@ -328,6 +332,18 @@ class SandboxEngine:
         if 1 <= index <= len(keys):
             return self._load_key(str(keys[index - 1]))
         return self._parent_image(parent_state)
+
+
+def sandbox_kind() -> EngineKind:
+    """``engine = "sandbox"``: options are ``[sandbox]`` settings overridden per channel."""
+
+    def build(spec: ChannelSpec, options: Any, context: EngineContext) -> Engine:
+        merged = SandboxSettings.model_validate(
+            {**context.settings.sandbox.model_dump(), **spec.options}
+        )
+        return SandboxEngine(merged, context.media, name=spec.name)
+
+    return EngineKind("sandbox", SandboxSettings, build)
 
 
 class _Rendered:

@@ -9,6 +9,7 @@ to listeners (callbacks, streams).
 from __future__ import annotations
 
 import asyncio
+from collections import OrderedDict
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 
@@ -51,6 +52,19 @@ class TaskLifecycle:
         self.cache = cache
         self.locks = TaskLocks()
         self._listeners: list[Listener] = []
+        # Copies of the records this process saved last: the next update of a running task
+        # skips re-reading its row. Optimistic saves still catch a row changed elsewhere.
+        self._recent: OrderedDict[str, TaskRecord] = OrderedDict()
+        self._recent_max = 2048
+
+    def _keep(self, record: TaskRecord) -> None:
+        if record.task.status.is_final:
+            self._recent.pop(record.id, None)
+            return
+        self._recent[record.id] = _copy(record)
+        self._recent.move_to_end(record.id)
+        if len(self._recent) > self._recent_max:
+            self._recent.popitem(last=False)
 
     def add_listener(self, listener: Listener) -> None:
         self._listeners.append(listener)
@@ -65,6 +79,7 @@ class TaskLifecycle:
 
     async def created(self, record: TaskRecord) -> None:
         self.remember(record)
+        self._keep(record)
         log.info(
             "task created",
             task_id=record.id,
@@ -78,12 +93,15 @@ class TaskLifecycle:
         """Apply an update; returns the saved record, or None when it changed nothing."""
         for _attempt in range(5):
             async with self.locks.hold(update.task_id):
-                record = await self.store.get(update.task_id)
+                record = self._recent.pop(update.task_id, None)
+                if record is None:
+                    record = await self.store.get(update.task_id)
                 if record is None:
                     log.warning("update for unknown task", task_id=update.task_id)
                     return None
                 previous = (record.task.status, record.task.progress)
                 if not apply_update(record, update, now_ms()):
+                    self._keep(record)  # unchanged, still the latest we know
                     log.debug(
                         "stale update ignored",
                         task_id=record.id,
@@ -95,6 +113,7 @@ class TaskLifecycle:
                     await self.store.save(record)
                 except StaleRecord:
                     continue
+                self._keep(record)
             self.remember(record)
             if previous != (record.task.status, record.task.progress):
                 log.info(
@@ -111,6 +130,7 @@ class TaskLifecycle:
 
     async def replace(self, record: TaskRecord) -> None:
         """Save a record the caller changed under the task's lock (modal submits)."""
+        self._recent.pop(record.id, None)
         await self.store.save(record)
         self.remember(record)
         log.info("task state", task_id=record.id, status=record.task.status.value)
@@ -122,3 +142,18 @@ class TaskLifecycle:
                 await listener(record)
             except Exception:
                 log.exception("task listener failed", task_id=record.id)
+
+
+def _copy(record: TaskRecord) -> TaskRecord:
+    """An independent copy (apply mutates records in place)."""
+    return TaskRecord(
+        task=record.task.model_copy(deep=True),
+        tenant_id=record.tenant_id,
+        engine=record.engine,
+        job=record.job,
+        parent_id=record.parent_id,
+        engine_state=dict(record.engine_state),
+        deadline_ms=record.deadline_ms,
+        version=record.version,
+        wire=record.wire,
+    )

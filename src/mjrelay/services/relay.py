@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import secrets
+from dataclasses import dataclass, field
 
 import httpx
 
@@ -10,18 +11,24 @@ from mjrelay.core.logging import get_logger
 from mjrelay.core.netguard import Resolver, default_resolver
 from mjrelay.core.settings import Settings
 from mjrelay.engines.base import Engine
+from mjrelay.engines.kinds import EngineContext
 from mjrelay.engines.registry import EngineRegistry
-from mjrelay.engines.sandbox import SandboxEngine
 from mjrelay.media.fetch import ImageFetcher
 from mjrelay.media.store import MediaStore
+from mjrelay.services.breaker import BreakerBoard
 from mjrelay.services.cache import WireCache
+from mjrelay.services.channels import ChannelManager
+from mjrelay.services.dispatch import Dispatcher
 from mjrelay.services.fanout_redis import RedisFanout
 from mjrelay.services.lifecycle import TaskLifecycle
 from mjrelay.services.operator import Operator
+from mjrelay.services.push import PushReceiver
 from mjrelay.services.ratelimit import Limiter
+from mjrelay.services.router import ChannelRouter
 from mjrelay.services.runner import Runner
 from mjrelay.services.streams import TaskBroker
 from mjrelay.services.tasks import TaskService
+from mjrelay.store.channels import ChannelStore
 from mjrelay.store.db import Database
 from mjrelay.store.keys import KeyStore
 from mjrelay.store.tasks import TaskStore
@@ -39,8 +46,12 @@ class Relay:
     tasks: TaskService
     runner: Runner
     fetcher: ImageFetcher
+    channels: ChannelManager
+    dispatcher: Dispatcher
     ops: Operator
     streams: TaskBroker
+    registry: EngineRegistry = field(repr=False)
+    push: PushReceiver = field(repr=False)
     fanout: RedisFanout | None = None
 
     @classmethod
@@ -53,14 +64,35 @@ class Relay:
         callback_transport: httpx.AsyncBaseTransport | None = None,
         resolver: Resolver = default_resolver,
         limiter: Limiter | None = None,
+        upstream_transport: httpx.AsyncBaseTransport | None = None,
     ) -> Relay:
         db = Database(settings.resolved_database_url)
         media = MediaStore(settings.images_dir)
         cache = WireCache(settings.fetch_cache_entries, cache_unfinished=db.is_sqlite)
-        lifecycle = TaskLifecycle(TaskStore(db), cache)
-        registry = EngineRegistry(
-            engines if engines is not None else [SandboxEngine(settings.sandbox, media)],
-            default=(engines[0].name if engines else SandboxEngine.name),
+        task_store = TaskStore(db)
+        lifecycle = TaskLifecycle(task_store, cache)
+        # Injected engines (tests) are fixed channels; otherwise channels come from config + DB.
+        registry = EngineRegistry(engines, engines[0].name if engines else None)
+        routing = settings.routing
+        router = ChannelRouter(
+            registry,
+            BreakerBoard(
+                failure_threshold=routing.breaker_failures,
+                open_seconds=routing.breaker_open_seconds,
+            ),
+        )
+        lifecycle.add_listener(router.note)
+        dispatcher = Dispatcher(
+            registry, router, lifecycle, submit_timeout=routing.submit_timeout_seconds
+        )
+        channel_store = ChannelStore(db)
+        context = EngineContext(
+            settings=settings,
+            media=media,
+            channel_state=channel_store,
+            channel_tasks=task_store,
+            instance_id=secrets.token_hex(8),
+            http_transport=upstream_transport,
         )
         fetcher = ImageFetcher(max_bytes=settings.max_image_bytes, transport=fetch_transport)
         ops = Operator(
@@ -83,7 +115,9 @@ class Relay:
             keys=KeyStore(db),
             media=media,
             lifecycle=lifecycle,
-            tasks=TaskService(settings, lifecycle, registry, media, fetcher, ops.gate),
+            tasks=TaskService(
+                settings, lifecycle, registry, media, fetcher, ops.gate, dispatcher=dispatcher
+            ),
             runner=Runner(
                 lifecycle,
                 registry,
@@ -94,6 +128,12 @@ class Relay:
             ops=ops,
             streams=streams,
             fanout=fanout,
+            channels=ChannelManager(
+                settings, channel_store, registry, context, injected=engines is not None
+            ),
+            dispatcher=dispatcher,
+            registry=registry,
+            push=PushReceiver(task_store, registry),
         )
 
     async def start(self, *, migrate: bool = True) -> None:
@@ -103,11 +143,16 @@ class Relay:
             await self.db.migrate()
         if self.fanout is not None:
             await self.fanout.start()
+        await self.channels.load()
+        for record in await self.lifecycle.store.unfinished():
+            await self.dispatcher.router.note(record)
         await self.runner.start()
+        self.channels.watch(self.runner.sink)
         await self.ops.start()
         log.info("relay started", database=self.db.engine.url.render_as_string(hide_password=True))
 
     async def stop(self) -> None:
+        await self.channels.stop()
         await self.runner.stop()
         await self.ops.stop()
         if self.fanout is not None:

@@ -9,7 +9,7 @@ from mjrelay.core.ids import now_ms
 from mjrelay.core.logging import get_logger
 from mjrelay.domain.task import TaskStatus
 from mjrelay.domain.updates import TaskUpdate
-from mjrelay.engines.base import EngineJob
+from mjrelay.engines.base import EngineJob, UpdateSink
 from mjrelay.engines.registry import EngineRegistry
 from mjrelay.services.lifecycle import TaskLifecycle
 
@@ -48,6 +48,11 @@ class Runner:
                 await self._sweeper
         for engine in self._engines.all():
             await engine.stop()
+
+    @property
+    def sink(self) -> UpdateSink:
+        """Where engines report (also for engines started after ``start``)."""
+        return self._on_update
 
     async def _on_update(self, update: TaskUpdate) -> None:
         await self._lifecycle.apply(update)

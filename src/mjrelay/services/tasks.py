@@ -41,6 +41,7 @@ from mjrelay.media.inputs import (
 from mjrelay.media.store import MediaStore
 from mjrelay.services.admission import SubmitGate, Submitter
 from mjrelay.services.cache import CachedWire
+from mjrelay.services.dispatch import Dispatcher
 from mjrelay.services.lifecycle import TaskLifecycle
 from mjrelay.store.tasks import DuplicateTaskId
 
@@ -99,7 +100,11 @@ class TaskService:
         media: MediaStore,
         fetcher: ImageFetcher,
         gate: SubmitGate | None = None,
+        dispatcher: Dispatcher | None = None,
     ) -> None:
+        from mjrelay.services.router import ChannelRouter
+
+        self._dispatcher = dispatcher or Dispatcher(engines, ChannelRouter(engines), lifecycle)
         self._settings = settings
         self._gate = gate
         self._lifecycle = lifecycle
@@ -457,9 +462,13 @@ class TaskService:
         enable_remix: bool = False,
     ) -> Submitted:
         bot_type = self._bot_type(common.bot_type)
-        engine_name = parent.engine if parent is not None else self._engines.default
-        if self._engines.get(engine_name) is None:
-            raise NotFound("no engine is available for this task")
+        # Actions stay on the parent's channel; new jobs follow the router's plan.
+        plan: list[str] | None = None
+        if parent is not None:
+            engine_name = parent.engine
+        else:
+            plan = self._dispatcher.plan(common.mode)
+            engine_name = plan[0]
         submitter = Submitter(common.key_id, tenant_id, common.notify_hook, common.base_url)
         if self._gate is not None:
             await self._gate.validate(submitter)
@@ -529,17 +538,19 @@ class TaskService:
                 "Waiting for window confirm",
                 {"status": TaskStatus.MODAL.value},
             )
-        return await self._dispatch(record, code_when_running=ReturnCode.SUCCESS)
+        return await self._dispatch(record, code_when_running=ReturnCode.SUCCESS, plan=plan)
 
     async def _dispatch(
-        self, record: TaskRecord, *, code_when_running: ReturnCode, shown: bool = False
+        self,
+        record: TaskRecord,
+        *,
+        code_when_running: ReturnCode,
+        shown: bool = False,
+        plan: list[str] | None = None,
     ) -> Submitted:
-        """Hand the job to its engine; ``shown`` when the client already holds the task id."""
-        engine = self._engines.get(record.engine)
-        if engine is None:
-            raise NotFound("no engine is available for this task")
+        """Hand the job to its channel(s); ``shown`` when the client already holds the task id."""
         try:
-            admission = await engine.submit(EngineJob.from_dict(record.job))
+            admission = await self._dispatcher.dispatch(record, plan)
         except RelayError:
             await self._withdraw(record, shown)
             raise
@@ -570,4 +581,5 @@ class TaskService:
             await self._gate.withdrawn(record)
         await self._store.delete(record.id)
         self._cache.drop(record.id)
+        self._dispatcher.forget(record.id)
         log.info("task withdrawn", task_id=record.id)

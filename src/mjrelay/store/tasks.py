@@ -10,6 +10,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from mjrelay.core.ids import now_ms
+from mjrelay.domain.channel import PendingTask
 from mjrelay.domain.record import TaskRecord
 from mjrelay.domain.task import Task, TaskStatus
 from mjrelay.store.db import Database
@@ -91,6 +92,7 @@ class TaskStore:
             .where(TaskRow.id == record.id, TaskRow.version == record.version)
             .values(
                 status=record.task.status.value,
+                engine=record.engine,
                 updated_ms=now_ms(),
                 deadline_ms=record.deadline_ms,
                 version=record.version + 1,
@@ -99,10 +101,10 @@ class TaskStore:
                 wire=wire,
             )
         )
-        async with self._db.sessions() as session:
-            result = await session.execute(statement)
-            await session.commit()
-        if result.rowcount != 1:  # type: ignore[attr-defined]
+        # A Core connection, not an ORM session: this is the hot path of every task update.
+        async with self._db.engine.begin() as connection:
+            result = await connection.execute(statement)
+        if result.rowcount != 1:
             raise StaleRecord(record.id)
         record.version += 1
         record.wire = wire
@@ -173,3 +175,37 @@ class TaskStore:
         )
         async with self._db.engine.connect() as connection:
             return [row[0] for row in await connection.execute(statement)]
+
+    async def pending_of(self, channel: str) -> list[PendingTask]:
+        """Unfinished, engine-bound tasks of one channel (for status sync), oldest first."""
+        statement = (
+            select(TaskRow.id, TaskRow.status, TaskRow.submit_ms, TaskRow.engine_state)
+            .where(
+                TaskRow.engine == channel,
+                TaskRow.status.in_(UNFINISHED),
+                TaskRow.status != TaskStatus.MODAL.value,
+            )
+            .order_by(TaskRow.id)
+        )
+        async with self._db.engine.connect() as connection:
+            return [
+                PendingTask(row[0], row[1], row[2], dict(row[3] or {}))
+                for row in await connection.execute(statement)
+            ]
+
+    async def finished_of(self, channel: str, since_ms: int) -> list[PendingTask]:
+        """Tasks of a channel that succeeded since ``since_ms`` (e.g. to finish mirroring)."""
+        statement = (
+            select(TaskRow.id, TaskRow.status, TaskRow.submit_ms, TaskRow.engine_state)
+            .where(
+                TaskRow.engine == channel,
+                TaskRow.status == TaskStatus.SUCCESS.value,
+                TaskRow.updated_ms >= since_ms,
+            )
+            .order_by(TaskRow.id)
+        )
+        async with self._db.engine.connect() as connection:
+            return [
+                PendingTask(row[0], row[1], row[2], dict(row[3] or {}))
+                for row in await connection.execute(statement)
+            ]

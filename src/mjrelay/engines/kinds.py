@@ -1,0 +1,113 @@
+"""Engine kinds: what ``engine = "..."`` in a ``[[channels]]`` entry can name.
+
+Each kind brings a pydantic model for its options (the engine-specific keys of the channel
+table) and a factory that builds one engine per channel. Adding an engine = writing its module
+and registering its kind in ``builtin_kinds`` below; routing, failover, breakers, the CLI and
+the database need no change.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import httpx
+from pydantic import BaseModel, ValidationError
+
+from mjrelay.core.settings import Settings
+from mjrelay.domain.channel import ChannelSpec, PendingTask
+from mjrelay.engines.base import Engine
+from mjrelay.media.store import MediaStore
+
+
+class ChannelConfigError(ValueError):
+    """A channel's options are invalid; the message names the channel and the field."""
+
+
+class ChannelState(Protocol):
+    """Per-channel persistence an engine may use (implemented by ``store.channels``)."""
+
+    async def get_state(self, name: str) -> dict[str, Any]: ...
+
+    async def set_state(self, name: str, state: dict[str, Any]) -> None: ...
+
+    async def try_lease(self, name: str, owner: str, ttl_ms: int) -> bool: ...
+
+    async def release_lease(self, name: str, owner: str) -> None: ...
+
+
+class ChannelTasks(Protocol):
+    """The unfinished tasks of a channel, whichever instance submitted them."""
+
+    async def pending_of(self, channel: str) -> list[PendingTask]: ...
+
+    async def finished_of(self, channel: str, since_ms: int) -> list[PendingTask]:
+        """Tasks of the channel that succeeded since ``since_ms`` (epoch ms)."""
+        ...
+
+
+@dataclass(frozen=True)
+class EngineContext:
+    """What the relay lends every engine. Engines never see routes or SQL, only these."""
+
+    settings: Settings
+    media: MediaStore
+    channel_state: ChannelState
+    channel_tasks: ChannelTasks
+    # Identifies this process among several sharing a database (lease owner).
+    instance_id: str
+    # Injected into outbound HTTP clients by tests/benchmarks; None = real network.
+    http_transport: httpx.AsyncBaseTransport | None = None
+    # Kind-specific collaborators (e.g. the upstream callback signer), by name.
+    extras: dict[str, Any] = field(default_factory=dict)
+
+
+Factory = Callable[[ChannelSpec, Any, EngineContext], Engine]
+
+
+@dataclass(frozen=True)
+class EngineKind:
+    name: str
+    options_model: type[BaseModel]
+    factory: Factory
+
+    def validate(self, spec: ChannelSpec) -> BaseModel:
+        unknown = sorted(set(spec.options) - set(self.options_model.model_fields))
+        if unknown:
+            raise ChannelConfigError(
+                f"channel {spec.name}: unknown option(s) for engine {self.name}: "
+                + ", ".join(unknown)
+            )
+        try:
+            return self.options_model.model_validate(spec.options)
+        except ValidationError as exc:
+            problems = "; ".join(
+                f"{'.'.join(str(p) for p in error['loc'])}: {error['msg']}"
+                for error in exc.errors()
+            )
+            raise ChannelConfigError(f"channel {spec.name}: {problems}") from None
+
+    def build(self, spec: ChannelSpec, context: EngineContext) -> Engine:
+        return self.factory(spec, self.validate(spec), context)
+
+
+def builtin_kinds() -> dict[str, EngineKind]:
+    """Every engine kind this build knows. Imports are local: a kind costs nothing unused."""
+    from mjrelay.engines.sandbox import sandbox_kind
+    from mjrelay.engines.upstream import upstream_kind
+
+    kinds = [sandbox_kind(), upstream_kind()]
+    return {kind.name: kind for kind in kinds}
+
+
+def validate_channel(spec: ChannelSpec, kinds: dict[str, EngineKind] | None = None) -> None:
+    """Raise ChannelConfigError unless ``spec`` names a known engine with valid options."""
+    known = kinds if kinds is not None else builtin_kinds()
+    kind = known.get(spec.engine)
+    if kind is None:
+        raise ChannelConfigError(
+            f"channel {spec.name}: unknown engine {spec.engine!r} "
+            f"(known: {', '.join(sorted(known))})"
+        )
+    kind.validate(spec)

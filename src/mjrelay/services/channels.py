@@ -1,0 +1,119 @@
+"""Keeping the running engines in step with the declared channels.
+
+At start: the channels of the config file (or, when it declares none, the implicit ``sandbox``
+channel) are written to the database, then every channel in the database that is currently
+declared (config, default, or added with ``channels add``) gets an engine. Every
+``channel_refresh_seconds`` the table is read again, so ``channels add|disable|enable`` reach
+running servers without a restart. A channel whose options are invalid is logged and skipped,
+never fatal to the others.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+
+from mjrelay.core.logging import get_logger
+from mjrelay.core.settings import Settings
+from mjrelay.domain.channel import ChannelSpec
+from mjrelay.engines.base import Engine, UpdateSink
+from mjrelay.engines.kinds import ChannelConfigError, EngineContext, EngineKind, builtin_kinds
+from mjrelay.engines.registry import EngineRegistry
+from mjrelay.store.channels import ChannelStore
+
+log = get_logger("mjrelay.channels")
+
+DEFAULT_SANDBOX = ChannelSpec(name="sandbox", engine="sandbox", source="default")
+
+
+def declared_channels(settings: Settings) -> list[ChannelSpec]:
+    """The config file's channels, or the implicit sandbox when it declares none."""
+    if settings.channels:
+        return [ChannelSpec.from_config(config) for config in settings.channels]
+    return [DEFAULT_SANDBOX]
+
+
+class ChannelManager:
+    def __init__(
+        self,
+        settings: Settings,
+        store: ChannelStore,
+        registry: EngineRegistry,
+        context: EngineContext,
+        *,
+        injected: bool = False,
+        kinds: dict[str, EngineKind] | None = None,
+    ) -> None:
+        self._settings = settings
+        self._store = store
+        self._registry = registry
+        self._context = context
+        # Engines handed to Relay.build (tests): the registry is fixed, the table is not used.
+        self._injected = injected
+        self._kinds = kinds if kinds is not None else builtin_kinds()
+        self._declared = {spec.name for spec in declared_channels(settings)}
+        self._sink: UpdateSink | None = None
+        self._watcher: asyncio.Task[None] | None = None
+        self._broken: set[str] = set()
+
+    async def load(self) -> None:
+        """Sync declared channels into the database and build their engines (not started)."""
+        if self._injected:
+            return
+        await self._store.sync_declared(declared_channels(self._settings))
+        await self.refresh()
+
+    def watch(self, sink: UpdateSink) -> None:
+        """Start engines of channels added later with ``sink``, re-reading the table."""
+        self._sink = sink
+        if not self._injected and self._watcher is None:
+            self._watcher = asyncio.create_task(self._watch_forever(), name="mjrelay-channels")
+
+    async def stop(self) -> None:
+        if self._watcher is not None:
+            self._watcher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._watcher
+            self._watcher = None
+
+    def _wanted(self, spec: ChannelSpec) -> bool:
+        return spec.name in self._declared or spec.source == "cli"
+
+    async def refresh(self) -> list[str]:
+        """Re-read the table; returns the names of channels that got a new engine."""
+        added: list[str] = []
+        for spec in await self._store.all():
+            if not self._wanted(spec):
+                continue
+            if self._registry.get(spec.name) is not None:
+                self._registry.put(spec)  # pause switch, weight, priority... take effect now
+                continue
+            engine = self._build(spec)
+            if engine is None:
+                continue
+            if self._sink is not None:
+                await engine.start(self._sink)
+            self._registry.put(spec, engine)
+            added.append(spec.name)
+            log.info("channel ready", **spec.describe())
+        return added
+
+    def _build(self, spec: ChannelSpec) -> Engine | None:
+        kind = self._kinds.get(spec.engine)
+        try:
+            if kind is None:
+                raise ChannelConfigError(f"channel {spec.name}: unknown engine {spec.engine!r}")
+            return kind.build(spec, self._context)
+        except ChannelConfigError as exc:
+            if spec.name not in self._broken:
+                log.error("channel skipped", channel=spec.name, error=str(exc))
+                self._broken.add(spec.name)
+            return None
+
+    async def _watch_forever(self) -> None:
+        while True:
+            await asyncio.sleep(self._settings.channel_refresh_seconds)
+            try:
+                await self.refresh()
+            except Exception:
+                log.exception("channel refresh failed")

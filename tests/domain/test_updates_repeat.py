@@ -1,0 +1,56 @@
+"""A repeated report is a no-op: nothing to save, so several instances never save it twice."""
+
+from __future__ import annotations
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from mjrelay.domain.record import TaskRecord
+from mjrelay.domain.task import Task, TaskAction, TaskStatus
+from mjrelay.domain.updates import TaskUpdate, apply_update
+
+
+def _record() -> TaskRecord:
+    return TaskRecord(
+        task=Task(id="1700000000000001", action=TaskAction.IMAGINE, submit_time=1),
+        tenant_id=1,
+        engine="up",
+        job={},
+    )
+
+
+@given(
+    status=st.sampled_from(list(TaskStatus)),
+    progress=st.one_of(st.none(), st.integers(0, 100).map(lambda n: f"{n}%")),
+    state=st.dictionaries(st.sampled_from(["upstream_id", "mirror"]), st.text(max_size=3)),
+    properties=st.dictionaries(st.just("finalPrompt"), st.text(max_size=3)),
+)
+def test_applying_the_same_update_twice_changes_nothing_the_second_time(
+    status: TaskStatus, progress: str | None, state: dict[str, str], properties: dict[str, str]
+) -> None:
+    record = _record()
+    update = TaskUpdate(
+        record.id,
+        status,
+        progress=progress,
+        image_url="http://cdn/x.png",
+        engine_state=state,
+        properties=properties,
+    )
+    apply_update(record, update, 10)
+    before = (record.task.model_dump(), dict(record.engine_state))
+    assert apply_update(record, update, 20) is False
+    assert (record.task.model_dump(), record.engine_state) == before
+
+
+def test_new_extras_on_an_unchanged_status_still_apply() -> None:
+    record = _record()
+    apply_update(record, TaskUpdate(record.id, TaskStatus.IN_PROGRESS, progress="50%"), 1)
+    assert apply_update(
+        record, TaskUpdate(record.id, TaskStatus.IN_PROGRESS, progress="50%", image_url="u"), 2
+    )
+    assert record.task.image_url == "u"
+    assert apply_update(
+        record, TaskUpdate(record.id, TaskStatus.IN_PROGRESS, engine_state={"upstream_id": "9"}), 3
+    )
+    assert record.engine_state == {"upstream_id": "9"}
