@@ -104,6 +104,8 @@ class BotControls:
     invalidate_mid_job: bool = False
     # Leave out previews (so only nonce/message id/prompt can match).
     previews: bool = True
+    # The first job of the run is five times slower (so later jobs finish before it).
+    slow_first: bool = False
     started: int = 0
 
 
@@ -122,6 +124,7 @@ class FakeBot:
         self.controls = BotControls()
         self.messages: dict[str, dict[str, Any]] = {}
         self.prompts: dict[str, str] = {}  # message id -> the prompt of its job
+        self.hash_by_nonce: dict[str, str] = {}  # interaction nonce -> the job hash it made
         self.modals: dict[str, Modal] = {}
         self.iframes: dict[str, Modal] = {}
         self.tasks: set[asyncio.Task[None]] = set()
@@ -329,10 +332,15 @@ class FakeBot:
                               "Your job will start shortly.", 0x5865F2)
             first_nonce = ""
         job_hash = str(uuid.uuid4())
+        if nonce:
+            self.hash_by_nonce[nonce] = job_hash
         reference = {"message_reference": {"message_id": reply_to}} if reply_to else {}
         self.running += 1
         self.max_running = max(self.max_running, self.running)
         self.controls.started += 1
+        delay = self.controls.step_delay
+        if self.controls.slow_first and self.controls.started == 1:
+            delay *= 5
         try:
             progress = self._message(
                 account,
@@ -344,7 +352,7 @@ class FakeBot:
             )
             await self._send(account, "MESSAGE_CREATE", progress)
             for step in range(1, self.controls.progress_steps + 1):
-                await asyncio.sleep(self.controls.step_delay)
+                await asyncio.sleep(delay)
                 percent = round(100 * step / (self.controls.progress_steps + 1))
                 updated = {
                     **progress,

@@ -48,6 +48,12 @@ class DiscordOptions(BaseModel):
     reconnect_max_seconds: float = Field(60.0, gt=0, le=3600)
     max_rate_limit_wait_seconds: float = Field(60.0, gt=0, le=3600)
 
+    @field_validator("guild_id", "channel_id", mode="before")
+    @classmethod
+    def _id_text(cls, value: object) -> object:
+        """Ids given as numbers (``-o channel_id=123`` parses as JSON) are kept as text."""
+        return str(value) if isinstance(value, int) and not isinstance(value, bool) else value
+
     @field_validator("api_base_url", "inpaint_url")
     @classmethod
     def _http_url(cls, value: str) -> str:
