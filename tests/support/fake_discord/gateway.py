@@ -81,6 +81,7 @@ class FakeGateway:
         self.resumes = 0
         self.heartbeats = 0
         self.received: list[dict[str, Any]] = []
+        self.paths: list[str] = []  # the URL path of every gateway connection
 
     def live_sessions(self, token: str) -> list[Session]:
         return [s for s in self.sessions.values() if s.token == token and s.conn is not None]
@@ -96,6 +97,7 @@ class FakeGateway:
 
     async def serve(self, ws: WebSocket) -> None:
         await ws.accept()
+        self.paths.append(ws.url.path)
         compress = ws.query_params.get("compress", "").startswith("zlib-stream")
         conn = Connection(ws, compress)
         await conn.send({"op": 10, "d": {"heartbeat_interval": self.controls.heartbeat_interval_ms}})

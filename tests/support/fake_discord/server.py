@@ -198,6 +198,7 @@ class FakeDiscord:
             Route("/inpaint/api/submit-job", self.inpaint_route, methods=["POST"]),
             WebSocketRoute("/", self.gateway_route),
             WebSocketRoute("/resume", self.gateway_route),
+            WebSocketRoute("/resume/", self.gateway_route),
         ]
         return Starlette(routes=routes)
 
