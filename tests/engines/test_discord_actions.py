@@ -7,7 +7,6 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-
 from tests.support.discord_env import discord_channel, discord_relay, imagine_done, submit
 from tests.support.fake_discord import FakeDiscord, running_fake_discord
 from tests.support.live import wait_for_status
@@ -17,8 +16,12 @@ def _png_data_url(fake: FakeDiscord) -> str:
     return "data:image/png;base64," + base64.b64encode(fake.png).decode()
 
 
-async def _action(client: httpx.AsyncClient, task: dict[str, Any], custom_id: str) -> dict[str, Any]:
-    answer = await submit(client, "/mj/submit/action", {"taskId": task["id"], "customId": custom_id})
+async def _action(
+    client: httpx.AsyncClient, task: dict[str, Any], custom_id: str
+) -> dict[str, Any]:
+    answer = await submit(
+        client, "/mj/submit/action", {"taskId": task["id"], "customId": custom_id}
+    )
     assert answer["code"] == 1, answer
     return await wait_for_status(client, answer["result"], {"SUCCESS", "FAILURE"})
 
@@ -37,8 +40,11 @@ async def test_imagine_then_every_button(tmp_path: Path) -> None:
             assert grid["imageUrl"].startswith(fake.base_url + "/attachments/")
             assert grid["progress"] == "100%"
             # Buttons exactly as the bot sent them: U1-U4, reroll, V1-V4 with the job hash.
-            sent = [item["custom_id"] for row in fake.bot.messages[
-                grid["properties"]["messageId"]]["components"] for item in row["components"]]
+            sent = [
+                item["custom_id"]
+                for row in fake.bot.messages[grid["properties"]["messageId"]]["components"]
+                for item in row["components"]
+            ]
             assert [b["customId"] for b in grid["buttons"]] == sent
             image = await httpx.AsyncClient().get(grid["imageUrl"])
             assert image.content == fake.png
@@ -50,7 +56,10 @@ async def test_imagine_then_every_button(tmp_path: Path) -> None:
             assert click["type"] == 3
             assert click["message_id"] == grid["properties"]["messageId"]
             assert click["message_flags"] == 0
-            assert click["data"] == {"component_type": 2, "custom_id": _button(grid, "MJ::JOB::upsample::2::")}
+            assert click["data"] == {
+                "component_type": 2,
+                "custom_id": _button(grid, "MJ::JOB::upsample::2::"),
+            }
 
             for prefix, action in (
                 ("MJ::JOB::variation::1::", "VARIATION"),
@@ -93,7 +102,9 @@ async def test_modal_flows(tmp_path: Path) -> None:
             upscale = await _action(client, grid, _button(grid, "MJ::JOB::upsample::1::"))
 
             zoom = await _modal(
-                client, upscale, _button(upscale, "MJ::CustomZoom::"),
+                client,
+                upscale,
+                _button(upscale, "MJ::CustomZoom::"),
                 prompt="a lighthouse at dusk --zoom 1.5",
             )
             assert (zoom["status"], zoom["action"]) == ("SUCCESS", "CUSTOM_ZOOM"), zoom
@@ -108,8 +119,11 @@ async def test_modal_flows(tmp_path: Path) -> None:
             }
 
             region = await _modal(
-                client, upscale, _button(upscale, "MJ::Inpaint::"),
-                prompt="a lighthouse with a red roof", maskBase64=_png_data_url(fake),
+                client,
+                upscale,
+                _button(upscale, "MJ::Inpaint::"),
+                prompt="a lighthouse with a red roof",
+                maskBase64=_png_data_url(fake),
             )
             assert (region["status"], region["action"]) == ("SUCCESS", "INPAINT"), region
             assert base64.b64decode(fake.inpaints[-1]["mask"]) == fake.png
@@ -117,12 +131,17 @@ async def test_modal_flows(tmp_path: Path) -> None:
 
             fake.bot.controls.remix = True
             remix = await _modal(
-                client, grid, _button(grid, "MJ::JOB::variation::3::"),
-                prompt="a lighthouse in a storm", action={"enableRemix": True},
+                client,
+                grid,
+                _button(grid, "MJ::JOB::variation::3::"),
+                prompt="a lighthouse in a storm",
+                action={"enableRemix": True},
             )
             assert (remix["status"], remix["action"]) == ("SUCCESS", "VARIATION"), remix
             assert fake.interactions[-1]["data"]["components"][0]["components"][0] == {
-                "type": 4, "custom_id": "MJ::RemixModal::new_prompt", "value": "a lighthouse in a storm"
+                "type": 4,
+                "custom_id": "MJ::RemixModal::new_prompt",
+                "value": "a lighthouse in a storm",
             }
 
 
@@ -156,13 +175,18 @@ async def test_describe_and_blend_upload_then_imagine(tmp_path: Path) -> None:
             blended = await wait_for_status(client, answer["result"], {"SUCCESS", "FAILURE"})
             assert (blended["status"], blended["action"]) == ("SUCCESS", "BLEND"), blended
             blend = next(p for p in fake.interactions if p["data"].get("name") == "blend")
-            assert [o["name"] for o in blend["data"]["options"]] == ["image1", "image2", "dimensions"]
+            assert [o["name"] for o in blend["data"]["options"]] == [
+                "image1",
+                "image2",
+                "dimensions",
+            ]
             assert blend["data"]["options"][-1]["value"] == "--ar 2:3"
             assert len(blend["data"]["attachments"]) == 2
 
             # Reference image in imagine: uploaded, posted, and its CDN URL put in the prompt.
             answer = await submit(
-                client, "/mj/submit/imagine",
+                client,
+                "/mj/submit/imagine",
                 {"prompt": "in this style", "base64Array": [_png_data_url(fake)]},
             )
             referenced = await wait_for_status(client, answer["result"], {"SUCCESS", "FAILURE"})
@@ -187,7 +211,8 @@ async def test_shorten_then_imagine_and_niji(tmp_path: Path) -> None:
             picked = await _modal(client, short, "MJ::Job::PromptAnalyzer::3", prompt="")
             assert picked["status"] == "SUCCESS", picked
             assert fake.interactions[-1]["data"]["components"][0]["components"][0] == {
-                "type": 4, "custom_id": "MJ::ImagineModal::new_prompt",
+                "type": 4,
+                "custom_id": "MJ::ImagineModal::new_prompt",
                 "value": "a very long and detailed",
             }
 

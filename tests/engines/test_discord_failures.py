@@ -19,7 +19,9 @@ async def test_error_embeds_become_fail_reasons(tmp_path: Path) -> None:
                 "a banned thing": "Banned prompt detected: Sorry! Our AI moderators",
                 "a cat --badparam": "Invalid parameter: Unrecognized parameter(s)",
                 "queuefull cat": "Queue full: You have too many jobs queued",
-                "captcha cat": "Discord needs a human to continue (captcha): Action needed to continue",
+                "captcha cat": (
+                    "Discord needs a human to continue (captcha): Action needed to continue"
+                ),
             }
             for prompt, reason in cases.items():
                 task = await imagine_done(client, prompt)

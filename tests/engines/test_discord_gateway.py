@@ -1,4 +1,4 @@
-"""Gateway resilience against the fake Discord: resume, re-identify, zombie connections, dead tokens."""
+"""Gateway resilience against the fake Discord: resume, re-identify, zombies, dead tokens."""
 
 from __future__ import annotations
 
@@ -9,13 +9,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from tests.support.discord_env import discord_channel, discord_relay, imagine_done, submit
+from tests.support.fake_discord import running_fake_discord
+from tests.support.live import LiveRelay, wait_for_status
 from typer.testing import CliRunner
 
 from mjrelay.cli import app
 from mjrelay.engines.discord.engine import DiscordEngine
-from tests.support.discord_env import discord_channel, discord_relay, imagine_done, submit
-from tests.support.fake_discord import running_fake_discord
-from tests.support.live import LiveRelay, wait_for_status
 
 
 def _engine(live: LiveRelay, name: str) -> DiscordEngine:
@@ -91,7 +91,7 @@ def _toml(channels: list[dict[str, Any]], data_dir: Path) -> str:
 
 
 async def test_revoked_token_disables_account_and_moves_its_jobs(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     async with running_fake_discord() as fake:
         dead, spare = fake.add_account("ned"), fake.add_account("oli")
@@ -120,6 +120,11 @@ async def test_revoked_token_disables_account_and_moves_its_jobs(
             state = await live.relay.channels._store.get_state("acct-dead")
             assert "4004" in state["disabled_reason"]
             assert dead.token not in json.dumps(state)
+
+        logged = capsys.readouterr()
+        assert "discord account disabled" in logged.out
+        assert dead.token not in logged.out + logged.err
+        assert spare.token not in logged.out + logged.err
 
         # Operators see the reason; nobody sees the token.
         config = tmp_path / "mjrelay.toml"

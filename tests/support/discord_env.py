@@ -14,7 +14,9 @@ from tests.support.fake_discord import Account, FakeDiscord
 from tests.support.live import LiveRelay, running_relay, wait_for_status
 
 
-def discord_channel(fake: FakeDiscord, account: Account, name: str, **fields: Any) -> dict[str, Any]:
+def discord_channel(
+    fake: FakeDiscord, account: Account, name: str, **fields: Any
+) -> dict[str, Any]:
     """A ``[[channels]]`` entry of engine discord pointed at ``fake``."""
     options = {k: v for k, v in fields.items() if k not in ("priority", "weight", "modes")}
     top = {k: v for k, v in fields.items() if k in ("priority", "weight", "modes")}

@@ -84,7 +84,12 @@ def upscale_rows(job_hash: str) -> list[dict[str, Any]]:
         {
             "type": 1,
             "components": [
-                {"type": 2, "style": 5, "label": "Web", "url": f"https://www.midjourney.com/jobs/{h}"}
+                {
+                    "type": 2,
+                    "style": 5,
+                    "label": "Web",
+                    "url": f"https://www.midjourney.com/jobs/{h}",
+                }
             ],
         },
     ]
@@ -145,7 +150,12 @@ class FakeBot:
             "channel_id": account.channel_id,
             "guild_id": account.guild_id,
             "flags": 0,
-            "author": {"id": app, "username": "Midjourney Bot", "bot": True, "discriminator": "9282"},
+            "author": {
+                "id": app,
+                "username": "Midjourney Bot",
+                "bot": True,
+                "discriminator": "9282",
+            },
             "application_id": app,
             "content": "",
             "embeds": [],
@@ -216,7 +226,9 @@ class FakeBot:
                         return 400, {"code": 50035, "message": "Invalid Form Body"}
                     links = " ".join(f"<https://s.mj.run/{secrets.token_hex(5)}>" for _ in files)
                     prompt = f"{links} {options.get('dimensions') or '--ar 1:1'}"
-                    self.spawn(self._imagine(account, app, nonce, interaction_id, prompt, name="blend"))
+                    self.spawn(
+                        self._imagine(account, app, nonce, interaction_id, prompt, name="blend")
+                    )
                 return 204, None
             return 400, {"code": 50035, "message": f"unknown command {name}"}
         if kind == 3:
@@ -272,7 +284,9 @@ class FakeBot:
     async def _ack(self, account: Any, nonce: str, interaction_id: str) -> None:
         if nonce:
             for event in ("INTERACTION_CREATE", "INTERACTION_SUCCESS"):
-                await self.fake.gateway.broadcast(account.token, event, {"id": interaction_id, "nonce": nonce})
+                await self.fake.gateway.broadcast(
+                    account.token, event, {"id": interaction_id, "nonce": nonce}
+                )
 
     def _meta(self, account: Any, interaction_id: str, name: str) -> dict[str, Any]:
         meta = {"id": interaction_id, "type": 2, "name": name, "user": {"id": account.user_id}}
@@ -290,8 +304,13 @@ class FakeBot:
                 nonce=nonce,
                 type=20,
                 embeds=[
-                    {"type": "rich", "title": title, "description": text, "color": colour,
-                     "footer": {"text": "/imagine"}}
+                    {
+                        "type": "rich",
+                        "title": title,
+                        "description": text,
+                        "color": colour,
+                        "footer": {"text": "/imagine"},
+                    }
                 ],
                 **self._meta(account, iid, "imagine"),
             ),
@@ -316,8 +335,12 @@ class FakeBot:
         if "silent" in lowered:
             return
         errors = (
-            ("banned", "Banned prompt detected",
-             "Sorry! Our AI moderators feel your prompt might be against our community standards."),
+            (
+                "banned",
+                "Banned prompt detected",
+                "Sorry! Our AI moderators feel your prompt might be against our "
+                "community standards.",
+            ),
             ("--badparam", "Invalid parameter", "Unrecognized parameter(s): `--badparam`"),
             ("queuefull", "Queue full", "You have too many jobs queued, please wait."),
             ("captcha", "Action needed to continue", "Please verify you're human to continue."),
@@ -328,8 +351,9 @@ class FakeBot:
                 return
         first_nonce = nonce
         if "jobqueued" in lowered:
-            await self._error(account, app, nonce, iid, "Job queued",
-                              "Your job will start shortly.", 0x5865F2)
+            await self._error(
+                account, app, nonce, iid, "Job queued", "Your job will start shortly.", 0x5865F2
+            )
             first_nonce = ""
         job_hash = str(uuid.uuid4())
         if nonce:
@@ -377,7 +401,9 @@ class FakeBot:
                 account,
                 app,
                 content=f"**{prompt}** - {tail}",
-                attachments=[self._attachment(account, f"{account.username}_{words}_{job_hash}.png")],
+                attachments=[
+                    self._attachment(account, f"{account.username}_{words}_{job_hash}.png")
+                ],
                 components=rows,
                 **({"nonce": nonce} if self.controls.done_with_nonce and nonce else {}),
                 **reference,
@@ -412,9 +438,17 @@ class FakeBot:
         text = "\n\n".join(f"{i}{KEYCAP} {line}" for i, line in enumerate(lines, start=1))
         image = f"{self.fake.base_url}/uploads/{upload}"
         rows = [
-            {"type": 1, "components": [button(f"MJ::Job::PicReader::{i}", str(i)) for i in range(1, 5)]},
-            {"type": 1, "components": [button("MJ::Picread::Retry", emoji="🔄"),
-                                       button("MJ::Job::PicReader::all", "Imagine all")]},
+            {
+                "type": 1,
+                "components": [button(f"MJ::Job::PicReader::{i}", str(i)) for i in range(1, 5)],
+            },
+            {
+                "type": 1,
+                "components": [
+                    button("MJ::Picread::Retry", emoji="🔄"),
+                    button("MJ::Job::PicReader::all", "Imagine all"),
+                ],
+            },
         ]
         updated = {
             **first,
@@ -430,7 +464,12 @@ class FakeBot:
         text = "## Important tokens\n" + ", ".join(words[:3]) + "\n\n## Shortened prompts\n"
         text += "\n\n".join(f"{i}{KEYCAP} {line}" for i, line in enumerate(shortened, start=1))
         rows = [
-            {"type": 1, "components": [button(f"MJ::Job::PromptAnalyzer::{i}", str(i)) for i in range(1, 6)]}
+            {
+                "type": 1,
+                "components": [
+                    button(f"MJ::Job::PromptAnalyzer::{i}", str(i)) for i in range(1, 6)
+                ],
+            }
         ]
         await self._send(
             account,
@@ -440,8 +479,13 @@ class FakeBot:
                 app,
                 nonce=nonce,
                 embeds=[
-                    {"type": "rich", "description": text,
-                     "footer": {"text": "Click on a button to imagine one of the shortened prompts"}}
+                    {
+                        "type": "rich",
+                        "description": text,
+                        "footer": {
+                            "text": "Click on a button to imagine one of the shortened prompts"
+                        },
+                    }
                 ],
                 components=rows,
                 **self._meta(account, iid, "shorten"),
@@ -463,10 +507,18 @@ class FakeBot:
                 "title": title,
                 "application": {"id": MJ_BOT},
                 "components": [
-                    {"type": 1, "components": [
-                        {"type": 4, "custom_id": modal.field_id, "style": 2, "label": "Prompt",
-                         "value": value}
-                    ]}
+                    {
+                        "type": 1,
+                        "components": [
+                            {
+                                "type": 4,
+                                "custom_id": modal.field_id,
+                                "style": 2,
+                                "label": "Prompt",
+                                "value": value,
+                            }
+                        ],
+                    }
                 ],
             },
         )
@@ -479,48 +531,85 @@ class FakeBot:
         job_hash = parts[-2] if parts[-1] == "SOLO" else parts[-1]
         if custom_id.startswith("MJ::CustomZoom::"):
             await self._ack(account, nonce, iid)
-            modal = Modal("zoom", parent, f"MJ::OutpaintCustomZoomModal::{job_hash}",
-                          "MJ::OutpaintCustomZoomModal::prompt")
+            modal = Modal(
+                "zoom",
+                parent,
+                f"MJ::OutpaintCustomZoomModal::{job_hash}",
+                "MJ::OutpaintCustomZoomModal::prompt",
+            )
             await self._open_modal(account, nonce, iid, modal, "Zoom Out", f"{prompt} --zoom 2")
             return
         if custom_id.startswith("MJ::Inpaint::"):
             await self._ack(account, nonce, iid)
             token = f"MJ::iframe::{secrets.token_urlsafe(24)}"
-            self.iframes[token] = Modal("inpaint", parent, token, "",
-                                        {"account": account, "app": app})
+            self.iframes[token] = Modal(
+                "inpaint", parent, token, "", {"account": account, "app": app}
+            )
             await self.fake.gateway.broadcast(
                 account.token,
                 "INTERACTION_IFRAME_MODAL_CREATE",
-                {"id": iid, "nonce": nonce, "custom_id": token, "title": "Vary Region",
-                 "application": {"id": MJ_BOT}, "iframe_path": "/inpaint/"},
+                {
+                    "id": iid,
+                    "nonce": nonce,
+                    "custom_id": token,
+                    "title": "Vary Region",
+                    "application": {"id": MJ_BOT},
+                    "iframe_path": "/inpaint/",
+                },
             )
             return
         if custom_id.startswith("MJ::Job::PicReader::"):
             await self._ack(account, nonce, iid)
             index = parts[-1]
-            modal = Modal("imagine", parent, f"MJ::Picreader::Modal::{index}",
-                          "MJ::Picreader::Modal::PromptField")
+            modal = Modal(
+                "imagine",
+                parent,
+                f"MJ::Picreader::Modal::{index}",
+                "MJ::Picreader::Modal::PromptField",
+            )
             await self._open_modal(account, nonce, iid, modal, "Imagine This!", "")
             return
         if custom_id.startswith("MJ::Job::PromptAnalyzer::"):
             await self._ack(account, nonce, iid)
-            modal = Modal("imagine", parent, f"MJ::ImagineModal::{parent['id']}",
-                          "MJ::ImagineModal::new_prompt")
+            modal = Modal(
+                "imagine",
+                parent,
+                f"MJ::ImagineModal::{parent['id']}",
+                "MJ::ImagineModal::new_prompt",
+            )
             await self._open_modal(account, nonce, iid, modal, "Imagine This!", "")
             return
         op = parts[2] if parts[1] == "JOB" else parts[1]
-        remixable = op in ("variation", "low_variation", "high_variation", "reroll") or op.startswith("pan_")
+        remixable = op in (
+            "variation",
+            "low_variation",
+            "high_variation",
+            "reroll",
+        ) or op.startswith("pan_")
         if self.controls.remix and remixable:
             await self._ack(account, nonce, iid)
-            modal = Modal(op, parent, f"MJ::RemixModal::{job_hash}::{parts[3]}::1",
-                          "MJ::RemixModal::new_prompt")
+            modal = Modal(
+                op,
+                parent,
+                f"MJ::RemixModal::{job_hash}::{parts[3]}::1",
+                "MJ::RemixModal::new_prompt",
+            )
             await self._open_modal(account, nonce, iid, modal, "Remix Prompt", prompt)
             return
         await self._run_button(account, app, nonce, iid, parent, op, parts, prompt)
 
     async def _run_button(
-        self, account: Any, app: str, nonce: str, iid: str, parent: dict[str, Any], op: str,
-        parts: list[str], prompt: str, *, remix: bool = False,
+        self,
+        account: Any,
+        app: str,
+        nonce: str,
+        iid: str,
+        parent: dict[str, Any],
+        op: str,
+        parts: list[str],
+        prompt: str,
+        *,
+        remix: bool = False,
     ) -> None:
         words, rows = "", "grid"
         if op == "upsample":
@@ -537,18 +626,35 @@ class FakeBot:
             words = f"Pan {op[4:].capitalize()} by"
         if remix:
             words = "Remix (Strong) by"
-        await self._imagine(account, app, nonce, iid, prompt, name="imagine",
-                            reply_to=parent["id"], done_words=words, done_rows=rows)
+        await self._imagine(
+            account,
+            app,
+            nonce,
+            iid,
+            prompt,
+            name="imagine",
+            reply_to=parent["id"],
+            done_words=words,
+            done_rows=rows,
+        )
 
     async def _after_modal(
         self, account: Any, app: str, nonce: str, iid: str, modal: Modal, prompt: str
     ) -> None:
         if modal.kind == "zoom":
-            await self._imagine(account, app, nonce, iid, prompt, reply_to=modal.parent["id"],
-                                done_words="Zoom Out by")
+            await self._imagine(
+                account,
+                app,
+                nonce,
+                iid,
+                prompt,
+                reply_to=modal.parent["id"],
+                done_words="Zoom Out by",
+            )
         elif modal.kind == "imagine":
             await self._imagine(account, app, nonce, iid, prompt)
         else:
             parts = ["MJ", "JOB", modal.kind, "1"]
-            await self._run_button(account, app, nonce, iid, modal.parent, modal.kind, parts,
-                                   prompt, remix=True)
+            await self._run_button(
+                account, app, nonce, iid, modal.parent, modal.kind, parts, prompt, remix=True
+            )

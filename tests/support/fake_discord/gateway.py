@@ -100,7 +100,9 @@ class FakeGateway:
         self.paths.append(ws.url.path)
         compress = ws.query_params.get("compress", "").startswith("zlib-stream")
         conn = Connection(ws, compress)
-        await conn.send({"op": 10, "d": {"heartbeat_interval": self.controls.heartbeat_interval_ms}})
+        await conn.send(
+            {"op": 10, "d": {"heartbeat_interval": self.controls.heartbeat_interval_ms}}
+        )
         session: Session | None = None
         try:
             while True:

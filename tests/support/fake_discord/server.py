@@ -63,7 +63,9 @@ class FakeDiscord:
         self.base_url = ""
         self.ws_url = ""
 
-    def add_account(self, name: str = "acct", *, channel_id: str = "", guild_id: str = "1000") -> Account:
+    def add_account(
+        self, name: str = "acct", *, channel_id: str = "", guild_id: str = "1000"
+    ) -> Account:
         account = Account(
             token=f"tok.{name}.{secrets.token_urlsafe(12)}",
             user_id=snowflake(),
@@ -109,13 +111,19 @@ class FakeDiscord:
             self.rate_limit_next -= 1
             self.rate_limited_at.append(time.monotonic())
             return JSONResponse(
-                {"message": "You are being rate limited.", "retry_after": self.retry_after,
-                 "global": False},
+                {
+                    "message": "You are being rate limited.",
+                    "retry_after": self.retry_after,
+                    "global": False,
+                },
                 status_code=429,
                 headers={"Retry-After": "1"},
             )
         payload = await request.json()
-        if payload.get("channel_id") != account.channel_id or payload.get("guild_id") != account.guild_id:
+        if (
+            payload.get("channel_id") != account.channel_id
+            or payload.get("guild_id") != account.guild_id
+        ):
             return JSONResponse({"code": 50001, "message": "Missing Access"}, status_code=403)
         self.interactions.append(payload)
         status, body = await self.bot.interaction(account, payload)
@@ -136,8 +144,11 @@ class FakeDiscord:
             filename = f"{key}/{item['filename']}"
             self.slots[key] = filename
             answer.append(
-                {"id": item.get("id"), "upload_url": f"{self.base_url}/upload/{key}",
-                 "upload_filename": filename}
+                {
+                    "id": item.get("id"),
+                    "upload_url": f"{self.base_url}/upload/{key}",
+                    "upload_filename": filename,
+                }
             )
         return JSONResponse({"attachments": answer})
 
@@ -158,13 +169,23 @@ class FakeDiscord:
         for att in body.get("attachments") or []:
             name = str(att.get("uploaded_filename"))
             if name not in self.uploads:
-                return JSONResponse({"code": 50035, "message": "Invalid Form Body"}, status_code=400)
+                return JSONResponse(
+                    {"code": 50035, "message": "Invalid Form Body"}, status_code=400
+                )
             attachments.append(
-                {"id": snowflake(), "filename": att.get("filename"),
-                 "url": f"{self.base_url}/uploads/{name}"}
+                {
+                    "id": snowflake(),
+                    "filename": att.get("filename"),
+                    "url": f"{self.base_url}/uploads/{name}",
+                }
             )
-        message = {"id": snowflake(), "channel_id": account.channel_id, "content": body.get("content", ""),
-                   "attachments": attachments, "author": {"id": account.user_id}}
+        message = {
+            "id": snowflake(),
+            "channel_id": account.channel_id,
+            "content": body.get("content", ""),
+            "attachments": attachments,
+            "author": {"id": account.user_id},
+        }
         return JSONResponse(message)
 
     async def cdn_route(self, request: Request) -> Response:
@@ -190,7 +211,9 @@ class FakeDiscord:
     def app(self) -> Starlette:
         routes = [
             Route("/api/v9/interactions", self.interactions_route, methods=["POST"]),
-            Route("/api/v9/channels/{channel}/attachments", self.attachments_route, methods=["POST"]),
+            Route(
+                "/api/v9/channels/{channel}/attachments", self.attachments_route, methods=["POST"]
+            ),
             Route("/api/v9/channels/{channel}/messages", self.messages_route, methods=["POST"]),
             Route("/upload/{key}", self.upload_route, methods=["PUT"]),
             Route("/attachments/{path:path}", self.cdn_route, methods=["GET"]),
@@ -206,8 +229,14 @@ class FakeDiscord:
 @asynccontextmanager
 async def running_fake_discord() -> AsyncIterator[FakeDiscord]:
     fake = FakeDiscord()
-    config = uvicorn.Config(fake.app(), host="127.0.0.1", port=0, log_level="warning",
-                            lifespan="off", ws="websockets-sansio")
+    config = uvicorn.Config(
+        fake.app(),
+        host="127.0.0.1",
+        port=0,
+        log_level="warning",
+        lifespan="off",
+        ws="websockets-sansio",
+    )
     server = uvicorn.Server(config)
     serving = asyncio.create_task(server.serve())
     deadline = time.monotonic() + 15
