@@ -147,6 +147,8 @@ class GatewayClient:
                     self._forget_session()
                 failures = 0
             except ConnectionClosed as exc:
+                if self._stopping:
+                    return
                 code = exc.rcvd.code if exc.rcvd is not None else 1006
                 self.stats.close_codes.append(code)
                 if code in FATAL_CLOSE:
