@@ -156,3 +156,21 @@ async def test_revoked_token_without_spare_fails_jobs_clearly(tmp_path: Path) ->
             assert task["failReason"].endswith("no other channel could take the job")
             refused = await submit(client, "/mj/submit/imagine", {"prompt": "another"})
             assert refused["code"] == 3, refused
+
+
+async def test_relay_restart_mid_job_resumes_the_session_and_finishes(tmp_path: Path) -> None:
+    async with running_fake_discord() as fake:
+        account = fake.add_account("quin")
+        fake.bot.controls.gate = asyncio.Event()
+        channel = discord_channel(fake, account, "acct-1")
+        data_dir = tmp_path / "d"
+        async with discord_relay(data_dir, [channel]) as live, live.client() as client:
+            answer = await submit(client, "/mj/submit/imagine", {"prompt": "a restarted cat"})
+            await wait_for_status(client, answer["result"], {"IN_PROGRESS"})
+        # The relay is down; the bot finishes meanwhile (kept for the session's resume).
+        fake.bot.controls.gate.set()
+        await _until(lambda: fake.bot.running == 0)
+        async with discord_relay(data_dir, [channel]) as live, live.client() as client:
+            task = await wait_for_status(client, answer["result"], {"SUCCESS", "FAILURE"})
+            assert task["status"] == "SUCCESS", task
+            assert fake.gateway.identifies == 1 and fake.gateway.resumes == 1

@@ -113,6 +113,10 @@ class DiscordEngine:
             backoff_max=self._options.reconnect_max_seconds,
             name=self.name,
         )
+        # Jobs sent before a restart are tracked again BEFORE the gateway resumes: the replayed
+        # messages must find them (the runner's resume() comes later and fills in the jobs).
+        for pending in await self._context.channel_tasks.pending_of(self.name):
+            self._adopt(pending.task_id, pending.engine_state)
         self._watchdog = asyncio.create_task(self._watch(), name=f"discord-watch-{self.name}")
         await self._renew_lease()
 
@@ -174,19 +178,9 @@ class DiscordEngine:
         """After a restart: keep tracking a job already sent; send again one never sent."""
         if self.disabled_reason:
             return False
-        nonce = str(engine_state.get("nonce") or "")
-        if nonce:
-            inflight = self._new_inflight(job)
-            inflight.progress_id = str(engine_state.get("progress_message_id") or "")
-            inflight.job_hash = str(engine_state.get("job_hash") or "")
-            inflight.nonces.add(nonce)
-            self.tracker.add(inflight)
-            self.slots.admit(job, force=True)
-            if job.task_id not in self.slots.running:
-                self.slots.running.add(job.task_id)
-                self.slots.waiting = type(self.slots.waiting)(
-                    j for j in self.slots.waiting if j.task_id != job.task_id
-                )
+        adopted = self.tracker.get(job.task_id) or self._adopt(job.task_id, engine_state)
+        if adopted is not None:
+            adopted.job = job
             return True
         admission = self.slots.admit(job, force=True)
         if not admission.queued:
@@ -195,6 +189,27 @@ class DiscordEngine:
 
     async def image_seed(self, task_id: str, engine_state: dict[str, Any]) -> str | None:
         return None  # the seed needs a DM reaction round trip; not offered
+
+    def _adopt(self, task_id: str, engine_state: dict[str, Any]) -> Inflight | None:
+        """Track a job sent before a restart (from its engine state); None if never sent."""
+        nonce = str(engine_state.get("nonce") or "")
+        if not nonce or self.tracker.get(task_id) is not None:
+            return self.tracker.get(task_id)
+        try:
+            action = TaskAction(str(engine_state.get("action") or "IMAGINE"))
+        except ValueError:
+            action = TaskAction.IMAGINE
+        inflight = Inflight(
+            job=EngineJob(task_id, action),
+            prompt_key=str(engine_state.get("prompt_key") or ""),
+            progress_id=str(engine_state.get("progress_message_id") or ""),
+            job_hash=str(engine_state.get("job_hash") or ""),
+            parent_message_id=str(engine_state.get("parent_message_id") or ""),
+        )
+        inflight.nonces.update(str(n) for n in engine_state.get("nonces") or [nonce])
+        self.tracker.add(inflight)
+        self.slots.running.add(task_id)
+        return inflight
 
     # ---- capacity (read by the router) ---------------------------------------------------------
 
@@ -271,7 +286,14 @@ class DiscordEngine:
             TaskUpdate(
                 job.task_id,
                 TaskStatus.SUBMITTED,
-                engine_state={"nonce": nonce, "account": self.name},
+                engine_state={
+                    "nonce": nonce,
+                    "nonces": sorted(inflight.nonces),
+                    "account": self.name,
+                    "action": job.action.value,
+                    "prompt_key": inflight.prompt_key,
+                    "parent_message_id": inflight.parent_message_id,
+                },
             )
         )
 
