@@ -529,16 +529,36 @@ class FakeBot:
         parts = custom_id.split("::")
         prompt = self.prompts.get(parent["id"], "")
         job_hash = parts[-2] if parts[-1] == "SOLO" else parts[-1]
-        if custom_id.startswith("MJ::CustomZoom::"):
-            await self._ack(account, nonce, iid)
-            modal = Modal(
+        # prefix -> (modal kind, modal custom_id, text field id, title, pre-filled value)
+        forms = {
+            "MJ::CustomZoom::": (
                 "zoom",
-                parent,
                 f"MJ::OutpaintCustomZoomModal::{job_hash}",
                 "MJ::OutpaintCustomZoomModal::prompt",
-            )
-            await self._open_modal(account, nonce, iid, modal, "Zoom Out", f"{prompt} --zoom 2")
-            return
+                "Zoom Out",
+                f"{prompt} --zoom 2",
+            ),
+            "MJ::Job::PicReader::": (
+                "imagine",
+                f"MJ::Picreader::Modal::{parts[-1]}",
+                "MJ::Picreader::Modal::PromptField",
+                "Imagine This!",
+                "",
+            ),
+            "MJ::Job::PromptAnalyzer::": (
+                "imagine",
+                f"MJ::ImagineModal::{parent['id']}",
+                "MJ::ImagineModal::new_prompt",
+                "Imagine This!",
+                "",
+            ),
+        }
+        for prefix, (kind, modal_id, field_id, title, value) in forms.items():
+            if custom_id.startswith(prefix):
+                await self._ack(account, nonce, iid)
+                modal = Modal(kind, parent, modal_id, field_id)
+                await self._open_modal(account, nonce, iid, modal, title, value)
+                return
         if custom_id.startswith("MJ::Inpaint::"):
             await self._ack(account, nonce, iid)
             token = f"MJ::iframe::{secrets.token_urlsafe(24)}"
@@ -557,27 +577,6 @@ class FakeBot:
                     "iframe_path": "/inpaint/",
                 },
             )
-            return
-        if custom_id.startswith("MJ::Job::PicReader::"):
-            await self._ack(account, nonce, iid)
-            index = parts[-1]
-            modal = Modal(
-                "imagine",
-                parent,
-                f"MJ::Picreader::Modal::{index}",
-                "MJ::Picreader::Modal::PromptField",
-            )
-            await self._open_modal(account, nonce, iid, modal, "Imagine This!", "")
-            return
-        if custom_id.startswith("MJ::Job::PromptAnalyzer::"):
-            await self._ack(account, nonce, iid)
-            modal = Modal(
-                "imagine",
-                parent,
-                f"MJ::ImagineModal::{parent['id']}",
-                "MJ::ImagineModal::new_prompt",
-            )
-            await self._open_modal(account, nonce, iid, modal, "Imagine This!", "")
             return
         op = parts[2] if parts[1] == "JOB" else parts[1]
         remixable = op in (

@@ -9,7 +9,6 @@ sockets. Accounts are keyed by user token (raw ``Authorization`` header, no pref
 
 from __future__ import annotations
 
-import asyncio
 import io
 import secrets
 import time
@@ -18,7 +17,6 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
-import uvicorn
 from PIL import Image
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -28,6 +26,7 @@ from starlette.websockets import WebSocket
 
 from tests.support.fake_discord.bot import FakeBot, snowflake
 from tests.support.fake_discord.gateway import FakeGateway
+from tests.support.live import serving_app
 
 
 @dataclass
@@ -229,30 +228,14 @@ class FakeDiscord:
 @asynccontextmanager
 async def running_fake_discord() -> AsyncIterator[FakeDiscord]:
     fake = FakeDiscord()
-    config = uvicorn.Config(
-        fake.app(),
-        host="127.0.0.1",
-        port=0,
-        log_level="warning",
-        lifespan="off",
-        ws="websockets-sansio",
-    )
-    server = uvicorn.Server(config)
-    serving = asyncio.create_task(server.serve())
-    deadline = time.monotonic() + 15
-    while not server.started:
-        if serving.done():
-            serving.result()
-        if time.monotonic() > deadline:
-            raise TimeoutError("fake Discord did not start")
-        await asyncio.sleep(0.01)
-    port = server.servers[0].sockets[0].getsockname()[1]
-    fake.base_url = f"http://127.0.0.1:{port}"
-    fake.ws_url = f"ws://127.0.0.1:{port}"
-    try:
-        yield fake
-    finally:
-        for task in list(fake.bot.tasks):
-            task.cancel()
-        server.should_exit = True
-        await serving
+    app = fake.app()
+    async with serving_app(
+        app, lifespan="off", ws="websockets-sansio", what="fake Discord"
+    ) as port:
+        fake.base_url = f"http://127.0.0.1:{port}"
+        fake.ws_url = f"ws://127.0.0.1:{port}"
+        try:
+            yield fake
+        finally:
+            for task in list(fake.bot.tasks):
+                task.cancel()

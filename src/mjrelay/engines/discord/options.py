@@ -7,9 +7,10 @@ message; it leaves this process only in the ``Authorization`` header and the gat
 from __future__ import annotations
 
 from typing import Literal
-from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
+
+from mjrelay.core.urls import configured_url
 
 DEFAULT_USER_AGENT = (
     "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/537.36 "
@@ -57,22 +58,12 @@ class DiscordOptions(BaseModel):
     @field_validator("api_base_url", "inpaint_url")
     @classmethod
     def _http_url(cls, value: str) -> str:
-        parts = urlsplit(value)
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise ValueError("must be an http(s) URL with a host")
-        if parts.username or parts.password:
-            raise ValueError("must not contain credentials")
-        return value.rstrip("/")
+        return configured_url(value)
 
     @field_validator("gateway_url")
     @classmethod
     def _ws_url(cls, value: str) -> str:
-        parts = urlsplit(value)
-        if parts.scheme not in ("ws", "wss") or not parts.hostname:
-            raise ValueError("must be a ws(s) URL with a host")
-        if parts.username or parts.password:
-            raise ValueError("must not contain credentials")
-        return value.rstrip("/")
+        return configured_url(value, ("ws", "wss"))
 
     @field_validator("user_token")
     @classmethod
