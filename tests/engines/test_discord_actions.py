@@ -222,3 +222,21 @@ async def test_shorten_then_imagine_and_niji(tmp_path: Path) -> None:
             niji = await wait_for_status(client, answer["result"], {"SUCCESS", "FAILURE"})
             assert niji["status"] == "SUCCESS", niji
             assert fake.interactions[-1]["application_id"] == "1022952195194359889"
+
+
+async def test_remix_requested_but_remix_mode_off_still_runs(tmp_path: Path) -> None:
+    async with running_fake_discord() as fake:
+        account = fake.add_account("tim")
+        channel = discord_channel(fake, account, "acct-1", modal_timeout_seconds=5)
+        async with discord_relay(tmp_path / "d", [channel]) as live, live.client() as client:
+            grid = await imagine_done(client, "a harbour")
+            assert fake.bot.controls.remix is False  # the bot answers the button directly
+            varied = await _modal(
+                client,
+                grid,
+                _button(grid, "MJ::JOB::variation::2::"),
+                prompt="a harbour at night",
+                action={"enableRemix": True},
+            )
+            assert (varied["status"], varied["action"]) == ("SUCCESS", "VARIATION"), varied
+            assert fake.interactions[-1]["type"] == 3  # no form was submitted

@@ -131,3 +131,42 @@ async def test_same_prompt_jobs_matched_to_their_own_tasks(tmp_path: Path) -> No
                 # The image is the one the bot made for THIS task's interaction.
                 assert task["properties"]["messageHash"] == fake.bot.hash_by_nonce[nonce]
             assert done[0]["imageUrl"] != done[1]["imageUrl"]
+
+
+async def test_least_busy_account_and_bot_filter(tmp_path: Path) -> None:
+    async with running_fake_discord() as fake:
+        a, b, niji = fake.add_account("quo"), fake.add_account("rex"), fake.add_account("sue")
+        fake.bot.controls.gate = asyncio.Event()
+        channels = [
+            discord_channel(fake, a, "acct-a", priority=5, bots=["MID_JOURNEY"]),
+            discord_channel(fake, b, "acct-b", priority=5, bots=["MID_JOURNEY"]),
+            discord_channel(fake, niji, "acct-niji", bots=["NIJI_JOURNEY"]),
+        ]
+        async with discord_relay(tmp_path / "d", channels) as live, live.client() as client:
+            answers = [
+                await submit(client, "/mj/submit/imagine", {"prompt": f"busy {i}"})
+                for i in range(4)
+            ]
+            assert all(answer["code"] == 1 for answer in answers), answers
+            by_channel = [p["channel_id"] for p in fake.interactions]
+            # Each job went to the least busy account: two each, never three on one.
+            assert sorted(by_channel) == sorted([a.channel_id] * 2 + [b.channel_id] * 2)
+
+            # Niji jobs skip the accounts without the Niji bot, and that is no failure of theirs.
+            anime = await submit(
+                client, "/mj/submit/imagine", {"prompt": "anime", "botType": "NIJI_JOURNEY"}
+            )
+            assert anime["code"] == 1, anime
+            assert fake.interactions[-1]["channel_id"] == niji.channel_id
+            breakers = live.relay.dispatcher.router.breakers
+            assert breakers.of("acct-a").available() and breakers.of("acct-b").available()
+            record = await live.relay.lifecycle.store.get(anime["result"])
+            assert record is not None
+            assert [x["channel"] for x in record.engine_state.get("attempts", [])] in (
+                ["acct-a", "acct-b"],
+                ["acct-b", "acct-a"],
+            )
+            fake.bot.controls.gate.set()
+            for answer in [*answers, anime]:
+                done = await wait_for_status(client, answer["result"], {"SUCCESS", "FAILURE"})
+                assert done["status"] == "SUCCESS", done

@@ -138,10 +138,9 @@ class DiscordEngine:
         await self.rest.close()
 
     async def submit(self, job: EngineJob) -> Admission:
-        if self.disabled_reason:
-            raise NotFound(f"Discord account {self.name} is disabled: {self.disabled_reason}")
-        if not self._options.serves_bot(job.bot_type):
-            raise NotFound(f"Discord account {self.name} does not serve {job.bot_type}")
+        reason = self.refusal(job)
+        if reason:
+            raise NotFound(reason)
         await self._wait_ready()
         admission = self.slots.admit(job)
         if admission.queued:
@@ -214,7 +213,16 @@ class DiscordEngine:
     # ---- capacity (read by the router) ---------------------------------------------------------
 
     def accepting(self) -> bool:
-        return not self.disabled_reason
+        """Whether the router may send new jobs here at all."""
+        return not self.disabled_reason and self._leased
+
+    def refusal(self, job: EngineJob) -> str | None:
+        """Why this account cannot take ``job`` (checked before it is tried), else None."""
+        if self.disabled_reason:
+            return f"Discord account {self.name} is disabled: {self.disabled_reason}"
+        if not self._options.serves_bot(job.bot_type):
+            return f"Discord account {self.name} does not serve {job.bot_type}"
+        return None
 
     def occupancy(self) -> float:
         return self.slots.occupancy()
@@ -319,6 +327,9 @@ class DiscordEngine:
             ) from None
         finally:
             self._modals.pop(nonce, None)
+        if opened.get("started"):
+            log.info("button answered without a form", task_id=job.task_id, channel=self.name)
+            return
         if kind == ButtonKind.INPAINT:
             if not job.mask:
                 raise JobError("vary region needs a mask")
@@ -429,6 +440,10 @@ class DiscordEngine:
             await self._on_message(BotMessage.parse(event, data))
 
     async def _on_message(self, message: BotMessage) -> None:
+        waiter = self._modals.get(message.nonce) if message.nonce else None
+        if waiter is not None and not waiter.done():
+            # The bot answered the button directly (e.g. remix mode is off): no form to fill.
+            waiter.set_result({"started": True})
         notice = msgs.notice_of(message)
         if notice is not None:
             await self._on_notice(message, notice)
