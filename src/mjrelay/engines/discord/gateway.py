@@ -44,6 +44,7 @@ FATAL_CLOSE = {
 # The session cannot be resumed after these: identify again.
 FRESH_SESSION_CLOSE = frozenset({4007, 4009})
 MAX_FRAME = 8 * 1024 * 1024
+HELLO_TIMEOUT = 30.0
 
 Dispatch = Callable[[str, dict[str, Any]], Awaitable[None]]
 DeadHandler = Callable[[str], Awaitable[None]]
@@ -201,7 +202,7 @@ class GatewayClient:
     async def _serve(self, ws: ClientConnection) -> None:
         inflater = zlib.decompressobj()
         buffer = bytearray()
-        hello = await self._next(ws, inflater, buffer)
+        hello = await asyncio.wait_for(self._next(ws, inflater, buffer), HELLO_TIMEOUT)
         if hello.get("op") != 10:
             raise _Reconnect("no hello", resume=True)
         interval = float(hello["d"]["heartbeat_interval"]) / 1000.0
