@@ -59,19 +59,23 @@ def channels_list(config: ConfigOption = None) -> None:
     declared = declared_channels(settings)
     names = {spec.name for spec in declared}
 
-    async def listing(db: Database) -> list[ChannelSpec]:
+    async def listing(db: Database) -> list[tuple[ChannelSpec, dict[str, Any]]]:
         store = ChannelStore(db)
         await store.sync_declared(declared)
-        return await store.all()
+        return [(spec, await store.get_state(spec.name)) for spec in await store.all()]
 
     rows = cli._with_db(settings, listing)
     typer.echo(
         f"{'NAME':<20} {'ENGINE':<10} {'STATUS':<9} {'PRIO':>5} {'WEIGHT':>6} "
         f"{'MAXCONC':>7}  {'MODES':<17} SOURCE"
     )
-    for spec in rows:
+    for spec, state in rows:
+        # Engines record why they stopped taking jobs (e.g. a revoked Discord token).
+        dead = str(state.get("disabled_reason") or "")
         if spec.name not in names and spec.source != "cli":
             status = "removed"  # once declared in a config file, no longer
+        elif dead:
+            status = "dead"
         elif not spec.enabled:
             status = "disabled"
         elif spec.paused:
@@ -83,6 +87,8 @@ def channels_list(config: ConfigOption = None) -> None:
             f"{spec.weight:>6} {spec.max_concurrency or '-':>7}  "
             f"{','.join(sorted(spec.modes)):<17} {spec.source}"
         )
+        if dead:
+            typer.echo(f"    reason: {dead}")
 
 
 @channels_app.command("add")
@@ -152,7 +158,14 @@ def _switch(name: str, paused: bool, config: Path | None) -> None:
     async def switch(db: Database) -> ChannelSpec | None:
         store = ChannelStore(db)
         await store.sync_declared(declared)
-        return await store.set_paused(name, paused)
+        spec = await store.set_paused(name, paused)
+        state = await store.get_state(name)
+        if spec is not None and not paused and state.get("disabled_reason"):
+            # The operator vouches for the channel again (e.g. after replacing a dead token).
+            state.pop("disabled_reason", None)
+            state.pop("disabled_at", None)
+            await store.set_state(name, state)
+        return spec
 
     spec = cli._with_db(settings, switch)
     if spec is None:

@@ -37,18 +37,19 @@ class LiveRelay:
 
 
 @asynccontextmanager
-async def running_relay(
-    settings: Settings, *, engines: list[Engine] | None = None, port: int = 0, **build: Any
-) -> AsyncIterator[LiveRelay]:
-    relay = Relay.build(settings, engines=engines, **build)
+async def serving_app(
+    app: Any, *, port: int = 0, lifespan: str = "on", ws: str = "auto", what: str = "server"
+) -> AsyncIterator[int]:
+    """Run an ASGI app with uvicorn on 127.0.0.1 inside this event loop; yields its port."""
     # A long keep-alive: with the default 5 s, a busy test loop can reuse a pooled connection in
     # the instant the server closes it as idle, and the request fails with a ReadError.
     config = uvicorn.Config(
-        create_app(relay),
+        app,
         host="127.0.0.1",
         port=port,
         log_level="warning",
-        lifespan="on",
+        lifespan=lifespan,
+        ws=ws,
         timeout_keep_alive=300,
     )
     server = uvicorn.Server(config)
@@ -58,15 +59,23 @@ async def running_relay(
         if serving.done():
             serving.result()
         if time.monotonic() > deadline:
-            raise TimeoutError("relay server did not start")
+            raise TimeoutError(f"{what} did not start")
         await asyncio.sleep(0.01)
-    port = server.servers[0].sockets[0].getsockname()[1]
-    key, _info = await relay.keys.create("test")
     try:
-        yield LiveRelay(relay, f"http://127.0.0.1:{port}", key)
+        yield int(server.servers[0].sockets[0].getsockname()[1])
     finally:
         server.should_exit = True
         await serving
+
+
+@asynccontextmanager
+async def running_relay(
+    settings: Settings, *, engines: list[Engine] | None = None, port: int = 0, **build: Any
+) -> AsyncIterator[LiveRelay]:
+    relay = Relay.build(settings, engines=engines, **build)
+    async with serving_app(create_app(relay), port=port, what="relay server") as bound:
+        key, _info = await relay.keys.create("test")
+        yield LiveRelay(relay, f"http://127.0.0.1:{bound}", key)
 
 
 async def wait_for_status(

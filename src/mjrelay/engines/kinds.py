@@ -94,10 +94,11 @@ class EngineKind:
 
 def builtin_kinds() -> dict[str, EngineKind]:
     """Every engine kind this build knows. Imports are local: a kind costs nothing unused."""
+    from mjrelay.engines.discord import discord_kind
     from mjrelay.engines.sandbox import sandbox_kind
     from mjrelay.engines.upstream import upstream_kind
 
-    kinds = [sandbox_kind(), upstream_kind()]
+    kinds = [sandbox_kind(), upstream_kind(), discord_kind()]
     return {kind.name: kind for kind in kinds}
 
 

@@ -16,7 +16,6 @@ import re
 import time
 from collections import OrderedDict
 from typing import Any, Literal
-from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -29,6 +28,7 @@ from mjrelay.core.errors import (
     ValidationFailed,
 )
 from mjrelay.core.logging import get_logger
+from mjrelay.core.urls import configured_url
 from mjrelay.domain.channel import ChannelSpec, PendingTask
 from mjrelay.domain.task import TaskAction, TaskStatus
 from mjrelay.engines.base import Admission, Engine, EngineJob, TaskUpdate, UpdateSink
@@ -81,12 +81,7 @@ class UpstreamOptions(BaseModel):
     @field_validator("base_url")
     @classmethod
     def _http_url(cls, value: str) -> str:
-        parts = urlsplit(value)
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise ValueError("must be an http(s) URL with a host")
-        if parts.username or parts.password:
-            raise ValueError("must not contain credentials; use secret")
-        return value.rstrip("/")
+        return configured_url(value, hint="use secret")
 
 
 def _data_url(media: MediaStore, key: str, data: bytes) -> str:

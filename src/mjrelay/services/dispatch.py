@@ -105,6 +105,12 @@ class Dispatcher:
         breaker = self.router.breakers.of(channel)
         if engine is None:
             raise NotFound(f"channel {channel} is not running")
+        # Engines may decline a job they cannot serve (e.g. a Discord account without the Niji
+        # bot) before it is tried: that is not a failure of the channel, so no breaker count.
+        refusal = getattr(engine, "refusal", None)
+        reason = refusal(job) if callable(refusal) else None
+        if reason:
+            raise NotFound(str(reason))
         if not breaker.acquire():
             raise NotFound(f"channel {channel} is unavailable (circuit open)")
         try:

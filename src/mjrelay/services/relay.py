@@ -24,6 +24,7 @@ from mjrelay.services.lifecycle import TaskLifecycle
 from mjrelay.services.operator import Operator
 from mjrelay.services.push import PushReceiver
 from mjrelay.services.ratelimit import Limiter
+from mjrelay.services.redispatch import Redispatcher
 from mjrelay.services.router import ChannelRouter
 from mjrelay.services.runner import Runner
 from mjrelay.services.streams import TaskBroker
@@ -93,6 +94,7 @@ class Relay:
             channel_tasks=task_store,
             instance_id=secrets.token_hex(8),
             http_transport=upstream_transport,
+            extras={"redispatch": Redispatcher(dispatcher, lifecycle)},
         )
         fetcher = ImageFetcher(max_bytes=settings.max_image_bytes, transport=fetch_transport)
         ops = Operator(
