@@ -18,8 +18,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from tests.conftest import fast_settings  # noqa: E402
+from tests.support.browser import ARGS, CHROMIUM  # noqa: E402
 from tests.support.live import running_relay  # noqa: E402
-from tests.ui.test_dashboard_browser import ARGS, CHROMIUM  # noqa: E402
 
 from mjrelay.client import AsyncClient  # noqa: E402
 from mjrelay.core.settings import SandboxSettings  # noqa: E402

@@ -39,9 +39,7 @@ async def ledger(
 
     Scoped by the key id from the auth dependency: a tenant never reads another key's entries.
     """
-    entries = await relay.ops.ledger.entries(
-        key_id=principal.key_id, limit=limit, before_id=before
-    )
+    entries = await relay.ops.ledger.entries(key_id=principal.key_id, limit=limit, before_id=before)
     return Envelope(code=1, description="Success", result=[e.to_json() for e in entries])
 
 
