@@ -212,6 +212,13 @@ async def test_operator_manages_keys_in_the_admin_tab(live: LiveRelay, browser: 
     await page.click("button.admin-signout")
     await page.wait_for_selector("input[name=adminToken]")
     assert await page.evaluate("sessionStorage.getItem('mjrelay.adminToken')") is None
+    # Signing out of the dashboard forgets the admin token as well.
+    await page.fill("input[name=adminToken]", TOKEN)
+    await page.click("button:has-text('Open admin')")
+    await page.wait_for_selector("table.keys")
+    await page.click("button.signout")
+    await page.wait_for_selector("input[name=key]")
+    assert await page.evaluate("sessionStorage.getItem('mjrelay.adminToken')") is None
     assert problems == []
     await context.close()
 

@@ -53,9 +53,14 @@ function refusal(exc) {
   return `Could not open the admin views: ${exc.message}`;
 }
 
-function signOutAdmin(container) {
+// Signing out of the dashboard leaves admin too: the token must not outlive the session.
+export function forgetAdmin() {
   AdminApi.forget();
   admin = null;
+}
+
+function signOutAdmin(container) {
+  forgetAdmin();
   tokenForm(container);
 }
 
@@ -65,8 +70,7 @@ async function guarded(container, work) {
     return await work();
   } catch (exc) {
     if (exc instanceof ApiError && exc.status === 401) {
-      AdminApi.forget();
-      admin = null;
+      forgetAdmin();
       tokenForm(container, "The admin token is no longer accepted.");
     } else {
       toast(exc instanceof ApiError ? exc.message : `Something went wrong: ${exc.message}`, "error");

@@ -1,7 +1,7 @@
 // The dashboard: sign in with an API key, create, follow tasks live, browse the gallery.
 
 import { loadAccount, renderAccount, renderBalance } from "./account.js";
-import { renderAdminTab } from "./admin.js";
+import { forgetAdmin, renderAdminTab } from "./admin.js";
 import { Api, ApiError } from "./api.js";
 import { composer } from "./composer.js";
 import { clear, h, toast } from "./dom.js";
@@ -53,6 +53,7 @@ function signInView(message) {
 function signOut() {
   streamAbort?.abort();
   Api.forget();
+  forgetAdmin();
   api = null;
   store.clear();
   location.hash = "";
