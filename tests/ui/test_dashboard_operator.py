@@ -6,6 +6,7 @@ Screenshots go to test-output/ui/operator/.
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import AsyncIterator
 from decimal import Decimal
@@ -157,6 +158,11 @@ async def test_operator_manages_keys_in_the_admin_tab(live: LiveRelay, browser: 
         # Usage: one task on the new key shows in the usage report after a refresh.
         task = (await shop.post("/mj/submit/imagine", json={"prompt": "a"})).json()
         await wait_for_status(shop, task["result"], {"SUCCESS"})
+        for _ in range(100):  # the charge settles just after the task succeeds
+            usage_now = await live.relay.ops.admin.usage()
+            if any(u["keyId"] == key_id and u["held"] == "0.0000" for u in usage_now):
+                break
+            await asyncio.sleep(0.02)
 
         # Top up.
         await row.locator("input[name=topupAmount]").fill("1.5")
