@@ -16,12 +16,13 @@ async def test_a_key_reads_only_its_own_ledger(live: LiveRelay) -> None:
         task = (await client.post("/mj/submit/imagine", json={"prompt": "a"})).json()
         assert task["code"] == 1
         await wait_for_status(client, task["result"], {"SUCCESS"})
-        await admin.top_up(mine_info.id, Decimal("0.5"), actor="test", note="gift")
         for _ in range(100):  # the settle entry is written just after the task finishes
             entries = (await client.get("/mj/account/ledger")).json()["result"]
             if any(e["kind"] == "settle" for e in entries):
                 break
             await asyncio.sleep(0.02)
+        await admin.top_up(mine_info.id, Decimal("0.5"), actor="test", note="gift")
+        entries = (await client.get("/mj/account/ledger")).json()["result"]
         assert [e["kind"] for e in entries] == ["topup", "settle", "reserve", "topup"]
         assert {e["keyId"] for e in entries} == {mine_info.id}
         assert entries[0]["balanceAfter"] == "1.4000" and entries[0]["note"] == "gift"
