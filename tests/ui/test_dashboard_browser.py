@@ -17,19 +17,9 @@ from typing import Any
 
 import pytest
 from PIL import Image
+from tests.support.browser import CHROMIUM, OUTPUT
 from tests.support.live import LiveRelay
 from tests.support.paced import paced_relay
-
-CHROMIUM = Path("/usr/bin/chromium")
-ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-]
-OUTPUT = Path(__file__).resolve().parents[2] / "test-output" / "ui"
 
 pytestmark = pytest.mark.skipif(
     not CHROMIUM.exists(),
@@ -47,20 +37,6 @@ def _png(color: tuple[int, int, int]) -> str:
 async def live(tmp_path: Path) -> AsyncIterator[LiveRelay]:
     async with paced_relay(tmp_path / "data", job_seconds=2.0, steps=4) as relay:
         yield relay
-
-
-@pytest.fixture
-async def browser() -> AsyncIterator[Any]:
-    from playwright.async_api import async_playwright
-
-    async with async_playwright() as playwright:
-        chromium = await playwright.chromium.launch(
-            executable_path=str(CHROMIUM), args=ARGS, headless=True
-        )
-        try:
-            yield chromium
-        finally:
-            await chromium.close()
 
 
 async def _follow_progress(page: Any, task_id: str, within: float = 20) -> list[int]:

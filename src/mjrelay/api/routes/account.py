@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Query
 
 from mjrelay.api.deps import CurrentPrincipal, CurrentRelay
 from mjrelay.api.wire import Envelope
@@ -26,6 +26,21 @@ async def account(principal: CurrentPrincipal, relay: CurrentRelay) -> Envelope:
             "maxInFlight": in_flight_limit or None,
         },
     )
+
+
+@router.get("/account/ledger", response_model=Envelope)
+async def ledger(
+    principal: CurrentPrincipal,
+    relay: CurrentRelay,
+    limit: int = Query(50, ge=1, le=500),
+    before: int | None = Query(None, ge=1, description="Cursor: entries older than this id."),
+) -> Envelope:
+    """Recent balance movements of the calling key only (newest first), for its usage view.
+
+    Scoped by the key id from the auth dependency: a tenant never reads another key's entries.
+    """
+    entries = await relay.ops.ledger.entries(key_id=principal.key_id, limit=limit, before_id=before)
+    return Envelope(code=1, description="Success", result=[e.to_json() for e in entries])
 
 
 @router.get("/account/callback-secret", response_model=Envelope)

@@ -34,22 +34,16 @@ export class Api {
   }
 
   async call(method, path, body) {
-    const response = await fetch(path, {
-      method,
-      headers: this.headers(body ? { "Content-Type": "application/json" } : {}),
-      body: body ? JSON.stringify(body) : undefined,
-    });
-    let data = null;
-    try {
-      data = await response.json();
-    } catch {
-      data = null;
-    }
-    if (!response.ok) {
-      const description = (data && data.description) || response.statusText;
-      throw new ApiError(description, response.status, data && data.code);
-    }
-    return { data, response };
+    return request(this.headers(), method, path, body);
+  }
+
+  // The key's balance (null = unlimited) and limits; its recent ledger entries, newest first.
+  async account() {
+    return (await this.call("GET", "/mj/account")).data.result;
+  }
+
+  async accountLedger(limit = 50) {
+    return (await this.call("GET", `/mj/account/ledger?limit=${limit}`)).data.result;
   }
 
   async submit(path, body, mode = "") {
@@ -100,6 +94,67 @@ export class Api {
         }
       }
     }
+  }
+}
+
+// One JSON call with the given auth headers; a non-2xx answer becomes an ApiError carrying the
+// envelope's description, so views show the relay's own words ("amount: must be positive").
+async function request(headers, method, path, body) {
+  const response = await fetch(path, {
+    method,
+    headers: { ...headers, ...(body ? { "Content-Type": "application/json" } : {}) },
+    body: body ? JSON.stringify(body) : undefined,
+  });
+  let data = null;
+  try {
+    data = await response.json();
+  } catch {
+    data = null;
+  }
+  if (!response.ok) {
+    const description = (data && data.description) || response.statusText;
+    throw new ApiError(description, response.status, data && data.code);
+  }
+  return { data, response };
+}
+
+// The operator's /admin API with the admin token. The token lives in sessionStorage only: it
+// is more powerful than any API key, so it goes away when the tab closes.
+const ADMIN_STORAGE = "mjrelay.adminToken";
+
+export class AdminApi {
+  constructor(token) {
+    this.token = token;
+  }
+
+  static saved() {
+    const token = sessionStorage.getItem(ADMIN_STORAGE);
+    return token ? new AdminApi(token) : null;
+  }
+
+  remember() {
+    sessionStorage.setItem(ADMIN_STORAGE, this.token);
+  }
+
+  static forget() {
+    sessionStorage.removeItem(ADMIN_STORAGE);
+  }
+
+  // The envelope's result; an answer whose code is not 1 is an error even with HTTP 200.
+  async call(method, path, body) {
+    const { data, response } = await request({ Authorization: `Bearer ${this.token}` }, method, path, body);
+    if (!data || data.code !== 1) {
+      throw new ApiError((data && data.description) || "unexpected answer", response.status, data && data.code);
+    }
+    return data;
+  }
+
+  async get(path) {
+    return (await this.call("GET", path)).result;
+  }
+
+  async post(path, body) {
+    return this.call("POST", path, body || {});
   }
 }
 

@@ -1,12 +1,13 @@
 // The dashboard: sign in with an API key, create, follow tasks live, browse the gallery.
 
-import { loadAccount } from "./account.js";
+import { loadAccount, renderAccount, renderBalance } from "./account.js";
+import { forgetAdmin, renderAdminTab } from "./admin.js";
 import { Api, ApiError } from "./api.js";
 import { composer } from "./composer.js";
 import { clear, h, toast } from "./dom.js";
 import { askPrompt, askRegion } from "./modal.js";
-import { TaskStore } from "./tasks.js";
-import { renderAdmin, renderGallery, renderTaskList, renderTaskView } from "./views.js";
+import { FINAL, TaskStore } from "./tasks.js";
+import { renderGallery, renderTaskList, renderTaskView } from "./views.js";
 
 const root = document.getElementById("app");
 const store = new TaskStore();
@@ -52,6 +53,7 @@ function signInView(message) {
 function signOut() {
   streamAbort?.abort();
   Api.forget();
+  forgetAdmin();
   api = null;
   store.clear();
   location.hash = "";
@@ -67,9 +69,10 @@ function buildShell() {
   shell.detail = h("section.detail");
   shell.wide = h("section.wide");
   shell.live = h("span.live", { title: "live updates" }, "offline");
-  shell.balance = h("span.balance", { hidden: true });
+  shell.balance = h("a.balance", { hidden: true, href: "#/account", "aria-label": "balance" });
   const tab = (href, label) => h("a.tab", { href, dataset: { route: href } }, label);
-  shell.tabs = h("nav.tabs", tab("#/", "Create"), tab("#/gallery", "Gallery"), tab("#/admin", "Admin"));
+  shell.tabs = h("nav.tabs", tab("#/", "Create"), tab("#/gallery", "Gallery"),
+    tab("#/account", "Account"), tab("#/admin", "Admin"));
   shell.side = h("aside.side", composer(imagine), h("div.list-head", h("h3", "Tasks"), shell.live), shell.list);
   clear(root,
     h("header.top",
@@ -83,7 +86,9 @@ function buildShell() {
 function route() {
   const hash = location.hash || "#/";
   const match = hash.match(/^#\/task\/(\d+)/);
-  const name = match ? "task" : hash.startsWith("#/gallery") ? "gallery" : hash.startsWith("#/admin") ? "admin" : "home";
+  const wide = ["gallery", "account", "admin"].find((view) => hash.startsWith(`#/${view}`));
+  const name = match ? "task" : wide || "home";
+  const changed = document.body.dataset.route !== name;
   document.body.dataset.route = name;
   for (const link of shell.tabs.children) {
     const active = link.dataset.route === (name === "task" ? "#/" : hash);
@@ -93,17 +98,21 @@ function route() {
     selectedId = match[1];
     if (!store.get(selectedId)) api.fetchTask(selectedId).then((task) => store.put(task)).catch(() => toast("Task not found", "error"));
   }
-  render();
+  render(changed);
 }
 
-function render() {
+// `entered`: the route just changed. The account and admin views load their data then, not on
+// every task update.
+function render(entered = false) {
   if (!api || !shell.list) return;
   const name = document.body.dataset.route;
   renderTaskList(shell.list, store.ordered(), selectedId, openTask);
   if (name === "gallery") {
     renderGallery(shell.wide, store.ordered(), { onOpen: openTask, onMore: loadMore, hasMore: Boolean(store.next) });
+  } else if (name === "account") {
+    if (entered) showAccountView();
   } else if (name === "admin") {
-    renderAdmin(shell.wide);
+    if (entered) renderAdminTab(shell.wide);
   } else {
     renderTaskView(shell.detail, selectedId ? store.get(selectedId) : store.ordered()[0],
       { onAction: pressButton, onBack: () => { location.hash = "#/"; selectedId = null; }, onOpen: openTask });
@@ -139,6 +148,7 @@ async function imagine({ prompt, base64Array, mode }) {
     if (base64Array.length) body.base64Array = base64Array;
     const answer = await api.submit("imagine", body, mode);
     if (answer.code === 22) toast(answer.description);
+    showAccount();
     await follow(answer.result);
     return true;
   } catch (exc) {
@@ -151,6 +161,7 @@ async function pressButton(task, button, element) {
   element.disabled = true;
   try {
     const answer = await api.submit("action", { taskId: task.id, customId: button.customId });
+    showAccount();
     if (answer.code === 21) {
       const filled = await fillModal(task, button, answer.result);
       if (!filled) { toast("Cancelled: the action waits for its input"); await follow(answer.result); return; }
@@ -180,6 +191,7 @@ async function fillModal(task, button, newId) {
   }
   if (!body) return false;
   await api.submit("modal", body);
+  showAccount();
   return true;
 }
 
@@ -225,11 +237,33 @@ async function streamForever() {
   }
 }
 
+// ---- balance -------------------------------------------------------------------------------
+
 async function showAccount() {
+  if (!api) return;
   const account = await loadAccount(api);
-  if (!account) return;
-  shell.balance.hidden = false;
-  shell.balance.textContent = `${account.balance} ${account.unit || ""}`.trim();
+  renderBalance(shell.balance, account);
+  return account;
+}
+
+async function showAccountView() {
+  const [account, entries] = await Promise.all([
+    showAccount(), api.accountLedger(50).catch(() => []),
+  ]);
+  if (document.body.dataset.route === "account") renderAccount(shell.wide, account, entries, { onOpen: openTask });
+}
+
+// A task that finishes may settle or refund its charge: refresh the badge (once per burst).
+const finishedSeen = new Set();
+let balanceTimer = null;
+function balanceAfterFinish(task) {
+  if (!FINAL.has(task.status) || finishedSeen.has(task.id)) return;
+  finishedSeen.add(task.id);
+  clearTimeout(balanceTimer);
+  balanceTimer = setTimeout(() => {
+    if (document.body.dataset.route === "account") showAccountView();
+    else showAccount();
+  }, 250);
 }
 
 function start() {
@@ -240,6 +274,6 @@ function start() {
   showAccount();
 }
 
-store.subscribe(() => scheduleRender());
+store.subscribe((task) => { scheduleRender(); balanceAfterFinish(task); });
 if (api) start();
 else signInView();

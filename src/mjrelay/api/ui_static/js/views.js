@@ -1,4 +1,4 @@
-// Rendering: task rows, the task view, the gallery and the admin placeholder. Views read tasks
+// Rendering: task rows, the task view and the gallery. Views read tasks
 // from the store and call back into the app for actions; they never talk to the API directly.
 
 import { clear, h, timeAgo } from "./dom.js";
@@ -115,12 +115,4 @@ export function renderGallery(container, tasks, { onOpen, onMore, hasMore }) {
           h("div.tile-caption", h("span.action", task.action), " ", promptText(task)))))
       : h("p.empty-note", "Finished images will collect here."),
     hasMore ? h("button.ghost.more", { type: "button", onclick: onMore }, "Load more") : null);
-}
-
-export function renderAdmin(container) {
-  clear(container, h("div.placeholder",
-    h("h2", "Operator views"),
-    h("p", "Channels and accounts with their health, keys and balances will show here once the " +
-      "relay's admin API is available. Until then, manage keys with the CLI:"),
-    h("pre.mono", "mjrelay keys list\nmjrelay keys create --name alice --quota 100\nmjrelay keys revoke <id>")));
 }
