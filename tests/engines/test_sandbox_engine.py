@@ -166,6 +166,29 @@ async def test_admission_runs_core_size_and_queues_queue_size(tmp_path: Path) ->
     await engine.stop()
 
 
+async def test_slot_is_free_once_success_is_reported(tmp_path: Path) -> None:
+    """A client that submits the moment it sees SUCCESS must not be queued behind that job."""
+    engine, _media = make_engine(tmp_path, core_size=1, queue_size=1)
+    admissions = []
+
+    async def resubmit_on_success(update: TaskUpdate) -> None:
+        if update.task_id == "1700000000000001" and update.status == TaskStatus.SUCCESS:
+            job = EngineJob("1700000000000002", TaskAction.IMAGINE, "next")
+            admissions.append(await engine.submit(job))
+
+    sink = Sink()
+
+    async def both(update: TaskUpdate) -> None:
+        await sink(update)
+        await resubmit_on_success(update)
+
+    await engine.start(both)
+    await engine.submit(EngineJob("1700000000000001", TaskAction.IMAGINE, "first"))
+    await sink.final("1700000000000002")
+    assert [a.queued for a in admissions] == [False]
+    await engine.stop()
+
+
 async def test_cancel_waiting_and_running_jobs(tmp_path: Path) -> None:
     engine, _media = make_engine(tmp_path, job_seconds=0.6, core_size=1, queue_size=5)
     sink = Sink()

@@ -143,6 +143,7 @@ class SandboxEngine:
             log.exception("sandbox job failed", task_id=job.task_id)
             # Our own ValueErrors are written for clients; OS errors would show server paths.
             detail = str(exc) if isinstance(exc, ValueError) else type(exc).__name__
+            self._next(job.task_id)
             await self._emit(
                 TaskUpdate(job.task_id, TaskStatus.FAILURE, fail_reason=f"sandbox error: {detail}")
             )
@@ -173,7 +174,11 @@ class SandboxEngine:
                 )
             )
         await asyncio.sleep(pause)
-        await self._emit(await self._finish(job, result))
+        final = await self._finish(job, result)
+        # Free the slot before the client can see SUCCESS: a submit made the moment it does must
+        # find the slot free (``_next`` runs again in ``_run``'s finally; that is harmless).
+        self._next(job.task_id)
+        await self._emit(final)
 
     @staticmethod
     def _encode_preview(grid: Image.Image, percent: int) -> bytes:
