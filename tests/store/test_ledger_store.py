@@ -6,12 +6,17 @@ import asyncio
 from decimal import Decimal
 
 import pytest
+from sqlalchemy.ext.asyncio import AsyncConnection
 from tests.support.operator import balance_of, ledger_rows
 
 from mjrelay.core.errors import InsufficientBalance
+from mjrelay.core.ids import now_ms
+from mjrelay.domain.record import TaskRecord
+from mjrelay.domain.task import Task, TaskAction
 from mjrelay.store.db import Database
 from mjrelay.store.keys import KeyStore
 from mjrelay.store.ledger import Charge, LedgerStore
+from mjrelay.store.tasks import DuplicateTaskId, InsertHook, TaskStore
 
 
 def _charge(key_id: int, tenant_id: int, task_id: str, price: int = 1000) -> Charge:
@@ -105,3 +110,36 @@ async def test_top_up_and_set_balance_are_recorded(db: Database) -> None:
     ]
     with pytest.raises(ValueError, match="unlimited"):
         await ledger.top_up(info.id, info.tenant_id, 1, "no")
+
+
+async def test_task_insert_and_its_reservation_commit_or_fail_together(db: Database) -> None:
+    """The submit path's single transaction: task row + reservation, or neither."""
+    _key, info = await KeyStore(db).create("submitter", quota=Decimal("0.15"))
+    ledger = LedgerStore(db)
+    tasks = TaskStore(db)
+
+    def record(task_id: str) -> TaskRecord:
+        task = Task(id=task_id, action=TaskAction.IMAGINE, prompt="p", submit_time=now_ms())
+        return TaskRecord(task=task, tenant_id=info.tenant_id, engine="e", job={"a": [1]})
+
+    async def reserving(task_id: str, price: int = 1000) -> InsertHook:
+        async def hook(connection: AsyncConnection) -> None:
+            await ledger.reserve_in(connection, _charge(info.id, info.tenant_id, task_id, price))
+
+        return hook
+
+    await tasks.insert(record("ok1"), also=await reserving("ok1"))
+    stored = await tasks.get("ok1")
+    assert stored is not None and stored.job == {"a": [1]} and stored.version == 1
+    assert await balance_of(db, info.id) == Decimal("0.05")
+
+    with pytest.raises(InsufficientBalance):
+        await tasks.insert(record("poor2"), also=await reserving("poor2"))
+    assert await tasks.get("poor2") is None
+    assert await balance_of(db, info.id) == Decimal("0.05")
+
+    # A failing task insert (duplicate id) rolls back the reservation made before it.
+    with pytest.raises(DuplicateTaskId):
+        await tasks.insert(record("ok1"), also=await reserving("dup", price=10))
+    assert await balance_of(db, info.id) == Decimal("0.05")
+    assert [row.task_id for row in await ledger_rows(db, info.id)] == ["ok1"]

@@ -11,7 +11,7 @@ import asyncio
 import time
 
 import httpx
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from mjrelay.core.errors import RateLimited
 from mjrelay.core.logging import get_logger
@@ -227,11 +227,11 @@ class OperatorGate:
             hook = Hook(record.id, key_id, submitter.notify_hook, submitter.base_url)
         op.callbacks.remember_hook(hook, record.id)
 
-        async def writes(session: AsyncSession) -> None:
+        async def writes(connection: AsyncConnection) -> None:
             if reservation is not None:
-                await op.ledger.reserve_in(session, reservation)
+                await op.ledger.reserve_in(connection, reservation)
             if hook is not None:
-                CallbackStore.add_hook(session, hook)
+                await CallbackStore.add_hook(connection, hook)
 
         return writes
 

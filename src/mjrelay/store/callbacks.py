@@ -5,9 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.orm import aliased
 
 from mjrelay.core.ids import now_ms
@@ -43,10 +43,10 @@ class CallbackStore:
     # ---- hooks ------------------------------------------------------------------------------
 
     @staticmethod
-    def add_hook(session: AsyncSession, hook: Hook) -> None:
+    async def add_hook(connection: AsyncConnection, hook: Hook) -> None:
         """Written in the transaction that inserts the task."""
-        session.add(
-            TaskHookRow(
+        await connection.execute(
+            insert(TaskHookRow).values(
                 task_id=hook.task_id,
                 key_id=hook.key_id,
                 url=hook.url,
