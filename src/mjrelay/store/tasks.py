@@ -7,7 +7,7 @@ from collections.abc import Awaitable, Callable, Sequence
 
 from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from mjrelay.core.ids import now_ms
 from mjrelay.domain.channel import PendingTask
@@ -18,6 +18,9 @@ from mjrelay.store.models import TaskRow
 
 # Extra writes that must commit or fail together with a new task row (its reservation, its hook).
 InsertHook = Callable[[AsyncSession], Awaitable[None]]
+# Extra writes that must commit or fail together with a task's state change (its callback outbox
+# row): called with the save's connection and the record as saved (new version and wire).
+SaveHook = Callable[[AsyncConnection, TaskRecord], Awaitable[None]]
 
 UNFINISHED = (
     TaskStatus.NOT_START.value,
@@ -84,8 +87,12 @@ class TaskStore:
             except IntegrityError as exc:
                 raise DuplicateTaskId(record.id) from exc
 
-    async def save(self, record: TaskRecord) -> None:
-        """Write the record if nobody else did since it was read; bumps its version."""
+    async def save(self, record: TaskRecord, *, also: Sequence[SaveHook] = ()) -> None:
+        """Write the record if nobody else did since it was read; bumps its version.
+
+        Each of ``also`` runs in the same transaction after the row is written: an error in one
+        rolls the state change back too (and leaves ``record`` at its old version and wire).
+        """
         wire = record.task.to_json()
         statement = (
             update(TaskRow)
@@ -102,12 +109,18 @@ class TaskStore:
             )
         )
         # A Core connection, not an ORM session: this is the hot path of every task update.
+        old = (record.version, record.wire)
         async with self._db.engine.begin() as connection:
             result = await connection.execute(statement)
-        if result.rowcount != 1:
-            raise StaleRecord(record.id)
-        record.version += 1
-        record.wire = wire
+            if result.rowcount != 1:
+                raise StaleRecord(record.id)
+            record.version, record.wire = old[0] + 1, wire
+            try:
+                for hook in also:
+                    await hook(connection, record)
+            except BaseException:
+                record.version, record.wire = old
+                raise
 
     async def delete(self, task_id: str) -> None:
         async with self._db.sessions() as session:
