@@ -17,6 +17,7 @@ from mjrelay.cli_options import ConfigOption
 from mjrelay.core.channels import ChannelConfig
 from mjrelay.domain.channel import ChannelSpec
 from mjrelay.engines.kinds import ChannelConfigError, validate_channel
+from mjrelay.services.channel_admin import channel_status, switch_channel
 from mjrelay.services.channels import declared_channels
 from mjrelay.store.channels import ChannelExists, ChannelStore
 from mjrelay.store.db import Database
@@ -72,16 +73,7 @@ def channels_list(config: ConfigOption = None) -> None:
     for spec, state in rows:
         # Engines record why they stopped taking jobs (e.g. a revoked Discord token).
         dead = str(state.get("disabled_reason") or "")
-        if spec.name not in names and spec.source != "cli":
-            status = "removed"  # once declared in a config file, no longer
-        elif dead:
-            status = "dead"
-        elif not spec.enabled:
-            status = "disabled"
-        elif spec.paused:
-            status = "paused"
-        else:
-            status = "active"
+        status = channel_status(spec, dead, names)
         typer.echo(
             f"{spec.name[:20]:<20} {spec.engine[:10]:<10} {status:<9} {spec.priority:>5} "
             f"{spec.weight:>6} {spec.max_concurrency or '-':>7}  "
@@ -156,16 +148,7 @@ def _switch(name: str, paused: bool, config: Path | None) -> None:
     declared = declared_channels(settings)
 
     async def switch(db: Database) -> ChannelSpec | None:
-        store = ChannelStore(db)
-        await store.sync_declared(declared)
-        spec = await store.set_paused(name, paused)
-        state = await store.get_state(name)
-        if spec is not None and not paused and state.get("disabled_reason"):
-            # The operator vouches for the channel again (e.g. after replacing a dead token).
-            state.pop("disabled_reason", None)
-            state.pop("disabled_at", None)
-            await store.set_state(name, state)
-        return spec
+        return await switch_channel(ChannelStore(db), declared, name, paused=paused)
 
     spec = cli._with_db(settings, switch)
     if spec is None:

@@ -49,6 +49,11 @@ class CircuitBreaker:
             return BreakerState.HALF_OPEN
         return self._state
 
+    @property
+    def failures(self) -> int:
+        """Consecutive failures since the last success."""
+        return self._failures
+
     def available(self) -> bool:
         """Would a job be let through now? (No side effects: used to rank channels.)"""
         state = self.state

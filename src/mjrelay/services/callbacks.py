@@ -17,6 +17,7 @@ from collections import OrderedDict
 from collections.abc import Callable
 
 import httpx
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from mjrelay.core.errors import ValidationFailed
 from mjrelay.core.ids import now_ms
@@ -92,27 +93,44 @@ class CallbackService:
         while len(self._hooks) > HOOK_CACHE_SIZE:
             self._hooks.popitem(last=False)
 
-    async def on_task(self, record: TaskRecord) -> None:
-        """Lifecycle listener: queue this state of the task if it has a hook."""
-        if record.id in self._hooks:
-            hook = self._hooks[record.id]
-        else:
-            hook = await self._store.hook(record.id)
-            self.remember_hook(hook, record.id)
-        if hook is None:
-            return
+    def _body(self, hook: Hook, record: TaskRecord) -> bytes:
         base = self._public_url or hook.base_url
-        body = (
+        return (
             record.wire.replace(_MARKER, base.encode()) if _MARKER in record.wire else record.wire
         )
-        queued = await self._store.enqueue(
+
+    async def _queue_in(
+        self, executor: AsyncConnection | AsyncSession, hook: Hook, record: TaskRecord
+    ) -> None:
+        await CallbackStore.enqueue_in(
+            executor,
             hook,
             version=record.version,
             status=record.task.status.value,
-            body=body,
+            body=self._body(hook, record),
             give_up_ms=now_ms() + int(self._settings.retry_seconds * 1000),
         )
-        if queued:
+
+    async def on_insert(self, connection: AsyncConnection, hook: Hook, record: TaskRecord) -> None:
+        """Insert hook: the first state (version 1) is queued in the task's insert transaction."""
+        await self._queue_in(connection, hook, record)
+
+    async def on_save(self, connection: AsyncConnection, record: TaskRecord) -> None:
+        """Lifecycle save hook: queue this state in the same transaction that saves it.
+
+        A crash after the commit cannot lose the callback: the row is committed with the state.
+        """
+        if record.id in self._hooks:
+            hook = self._hooks[record.id]
+        else:
+            hook = await CallbackStore.hook_in(connection, record.id)
+            self.remember_hook(hook, record.id)
+        if hook is not None:
+            await self._queue_in(connection, hook, record)
+
+    async def on_task(self, record: TaskRecord) -> None:
+        """Lifecycle listener (after the commit): wake the worker for a task with a hook."""
+        if self._hooks.get(record.id) is not None:
             self._wake.set()
 
     # ---- delivery -----------------------------------------------------------------------------

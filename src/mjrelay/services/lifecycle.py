@@ -18,7 +18,7 @@ from mjrelay.core.logging import get_logger
 from mjrelay.domain.record import TaskRecord
 from mjrelay.domain.updates import TaskUpdate, apply_update
 from mjrelay.services.cache import CachedWire, WireCache
-from mjrelay.store.tasks import StaleRecord, TaskStore
+from mjrelay.store.tasks import SaveHook, StaleRecord, TaskStore
 
 log = get_logger("mjrelay.tasks")
 
@@ -52,6 +52,7 @@ class TaskLifecycle:
         self.cache = cache
         self.locks = TaskLocks()
         self._listeners: list[Listener] = []
+        self._save_hooks: list[SaveHook] = []
         # Copies of the records this process saved last: the next update of a running task
         # skips re-reading its row. Optimistic saves still catch a row changed elsewhere.
         self._recent: OrderedDict[str, TaskRecord] = OrderedDict()
@@ -68,6 +69,10 @@ class TaskLifecycle:
 
     def add_listener(self, listener: Listener) -> None:
         self._listeners.append(listener)
+
+    def add_save_hook(self, hook: SaveHook) -> None:
+        """Writes that commit with every state save (listeners run after it, and may never run)."""
+        self._save_hooks.append(hook)
 
     def remember(self, record: TaskRecord) -> None:
         """Put a freshly written record into the fetch cache."""
@@ -110,7 +115,7 @@ class TaskLifecycle:
                     )
                     return None
                 try:
-                    await self.store.save(record)
+                    await self.store.save(record, also=self._save_hooks)
                 except StaleRecord:
                     continue
                 self._keep(record)
@@ -131,7 +136,7 @@ class TaskLifecycle:
     async def replace(self, record: TaskRecord) -> None:
         """Save a record the caller changed under the task's lock (modal submits)."""
         self._recent.pop(record.id, None)
-        await self.store.save(record)
+        await self.store.save(record, also=self._save_hooks)
         self.remember(record)
         log.info("task state", task_id=record.id, status=record.task.status.value)
         await self._notify(record)

@@ -76,6 +76,18 @@ class Metrics:
             ["state"],
             registry=r,
         )
+        self.channel_in_flight = Gauge(
+            "mjrelay_channel_in_flight",
+            "Unfinished jobs this instance runs per channel (at scrape time).",
+            ["channel"],
+            registry=r,
+        )
+        self.channel_breaker_open = Gauge(
+            "mjrelay_channel_breaker_open",
+            "1 when a channel's circuit breaker is open or half-open, else 0 (at scrape time).",
+            ["channel"],
+            registry=r,
+        )
         self.ledger = Gauge(
             "mjrelay_ledger_amount",
             "Ledger totals in currency units by entry kind (at scrape time).",

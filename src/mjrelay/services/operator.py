@@ -80,6 +80,7 @@ class Operator:
     def attach(self, lifecycle: TaskLifecycle) -> None:
         lifecycle.add_listener(self.metrics.on_task)
         lifecycle.add_listener(self.on_task)
+        lifecycle.add_save_hook(self.callbacks.on_save)
         lifecycle.add_listener(self.callbacks.on_task)
 
     async def start(self) -> None:
@@ -232,6 +233,7 @@ class OperatorGate:
                 await op.ledger.reserve_in(connection, reservation)
             if hook is not None:
                 await CallbackStore.add_hook(connection, hook)
+                await op.callbacks.on_insert(connection, hook, record)
 
         return writes
 

@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlalchemy.orm import aliased
 
 from mjrelay.core.ids import now_ms
@@ -55,6 +55,15 @@ class CallbackStore:
             )
         )
 
+    @staticmethod
+    async def hook_in(connection: AsyncConnection, task_id: str) -> Hook | None:
+        """The task's hook, read inside the caller's transaction (the task save)."""
+        statement = select(
+            TaskHookRow.task_id, TaskHookRow.key_id, TaskHookRow.url, TaskHookRow.base_url
+        ).where(TaskHookRow.task_id == task_id)
+        row = (await connection.execute(statement)).first()
+        return None if row is None else Hook(row[0], row[1], row[2], row[3])
+
     async def hook(self, task_id: str) -> Hook | None:
         async with self._db.sessions() as session:
             row = await session.get(TaskHookRow, task_id)
@@ -79,6 +88,39 @@ class CallbackStore:
 
     # ---- outbox -----------------------------------------------------------------------------
 
+    @staticmethod
+    async def enqueue_in(
+        executor: AsyncConnection | AsyncSession,
+        hook: Hook,
+        *,
+        version: int,
+        status: str,
+        body: bytes,
+        give_up_ms: int,
+    ) -> None:
+        """Add one state to deliver inside the caller's transaction: the task insert or save.
+
+        That transaction's optimistic version check makes (task, version) new, so the row cannot
+        collide; if it ever did, the unique constraint fails the state change with it.
+        """
+        created = now_ms()
+        await executor.execute(
+            insert(CallbackRow).values(
+                task_id=hook.task_id,
+                version=version,
+                key_id=hook.key_id,
+                url=hook.url,
+                task_status=status,
+                body=body,
+                state="pending",
+                attempts=0,
+                next_attempt_ms=created,
+                lease_until_ms=0,
+                give_up_ms=give_up_ms,
+                created_ms=created,
+            )
+        )
+
     async def enqueue(
         self,
         hook: Hook,
@@ -88,25 +130,16 @@ class CallbackStore:
         body: bytes,
         give_up_ms: int,
     ) -> bool:
-        """Add one state to deliver; False if this version was queued already."""
-        created = now_ms()
+        """Add one state to deliver in its own transaction; False if it was queued already."""
         try:
-            async with self._db.sessions() as session, session.begin():
-                session.add(
-                    CallbackRow(
-                        task_id=hook.task_id,
-                        version=version,
-                        key_id=hook.key_id,
-                        url=hook.url,
-                        task_status=status,
-                        body=body,
-                        state="pending",
-                        attempts=0,
-                        next_attempt_ms=created,
-                        lease_until_ms=0,
-                        give_up_ms=give_up_ms,
-                        created_ms=created,
-                    )
+            async with self._db.engine.begin() as connection:
+                await self.enqueue_in(
+                    connection,
+                    hook,
+                    version=version,
+                    status=status,
+                    body=body,
+                    give_up_ms=give_up_ms,
                 )
         except IntegrityError:
             return False

@@ -21,6 +21,9 @@ from mjrelay.store.models import TaskRow
 # They get the transaction's Core connection: the submit path issues plain statements, no ORM
 # unit of work (its flush bookkeeping was a measurable part of a submit's cost).
 InsertHook = Callable[[AsyncConnection], Awaitable[None]]
+# Extra writes that must commit or fail together with a task's state change (its callback outbox
+# row): called with the save's connection and the record as saved (new version and wire).
+SaveHook = Callable[[AsyncConnection, TaskRecord], Awaitable[None]]
 
 UNFINISHED = (
     TaskStatus.NOT_START.value,
@@ -108,8 +111,12 @@ class TaskStore:
         except IntegrityError as exc:
             raise DuplicateTaskId(record.id) from exc
 
-    async def save(self, record: TaskRecord) -> None:
-        """Write the record if nobody else did since it was read; bumps its version."""
+    async def save(self, record: TaskRecord, *, also: Sequence[SaveHook] = ()) -> None:
+        """Write the record if nobody else did since it was read; bumps its version.
+
+        Each of ``also`` runs in the same transaction after the row is written: an error in one
+        rolls the state change back too (and leaves ``record`` at its old version and wire).
+        """
         wire = record.task.to_json()
         values = {
             "b_id": record.id,
@@ -124,12 +131,18 @@ class TaskStore:
             "wire": wire,
         }
         # A Core connection, not an ORM session: this is the hot path of every task update.
+        old = (record.version, record.wire)
         async with self._db.engine.begin() as connection:
             result = await connection.execute(_SAVE_TASK, values)
-        if result.rowcount != 1:
-            raise StaleRecord(record.id)
-        record.version += 1
-        record.wire = wire
+            if result.rowcount != 1:
+                raise StaleRecord(record.id)
+            record.version, record.wire = old[0] + 1, wire
+            try:
+                for hook in also:
+                    await hook(connection, record)
+            except BaseException:
+                record.version, record.wire = old
+                raise
 
     async def delete(self, task_id: str) -> None:
         async with self._db.sessions() as session:

@@ -12,11 +12,16 @@ from pydantic import Field
 from mjrelay.api.admin_auth import Admin
 from mjrelay.api.deps import BaseURL, CurrentRelay
 from mjrelay.api.wire import Envelope
-from mjrelay.core.errors import ValidationFailed
+from mjrelay.core.errors import NotFound, ValidationFailed
 from mjrelay.core.money import InvalidAmount, parse_amount
 from mjrelay.domain.task import TaskAction, TaskStatus, WireModel
 from mjrelay.media.store import BASE_URL_MARKER
 from mjrelay.services.admin import key_json
+from mjrelay.services.channel_admin import channel_listing, switch_channel
+from mjrelay.services.channels import declared_channels
+from mjrelay.services.relay import Relay
+from mjrelay.store.audit import AuditStore
+from mjrelay.store.channels import ChannelStore
 from mjrelay.store.search import TaskQuery
 
 router = APIRouter(prefix="/admin", tags=["admin"])
@@ -237,3 +242,38 @@ async def audit(
     return _ok(
         [entry.to_json() for entry in await relay.ops.admin.audit(limit=limit, before_id=before)]
     )
+
+
+# ---- channels -------------------------------------------------------------------------------
+
+
+@router.get("/channels", response_model=Envelope)
+async def channels(_admin: Admin, relay: CurrentRelay) -> Envelope:
+    """Every channel with its health and load on this instance; never its options (secrets)."""
+    return _ok(
+        await channel_listing(
+            ChannelStore(relay.db), declared_channels(relay.settings), relay.dispatcher.router
+        )
+    )
+
+
+async def _switch(name: str, *, paused: bool, admin: str, relay: Relay) -> Envelope:
+    spec = await switch_channel(
+        ChannelStore(relay.db), declared_channels(relay.settings), name, paused=paused
+    )
+    if spec is None:
+        raise NotFound(f"channel {name!r}: no such channel")
+    action = "channel.disable" if paused else "channel.enable"
+    await AuditStore(relay.db).add(admin, action, f"channel:{name}", {})
+    await relay.channels.refresh()  # this instance routes by the switch at once
+    return _ok({"name": spec.name, "enabled": spec.enabled, "paused": spec.paused})
+
+
+@router.post("/channels/{name}/disable", response_model=Envelope)
+async def disable_channel(name: str, admin: Admin, relay: CurrentRelay) -> Envelope:
+    return await _switch(name, paused=True, admin=admin, relay=relay)
+
+
+@router.post("/channels/{name}/enable", response_model=Envelope)
+async def enable_channel(name: str, admin: Admin, relay: CurrentRelay) -> Envelope:
+    return await _switch(name, paused=False, admin=admin, relay=relay)

@@ -13,6 +13,7 @@ from mjrelay.api.admin_auth import admin_token_matches, presented_admin_token
 from mjrelay.api.deps import CurrentRelay
 from mjrelay.core.errors import AdminDisabled, Unauthorized
 from mjrelay.core.money import from_units
+from mjrelay.services.breaker import BreakerState
 
 router = APIRouter(tags=["service"])
 
@@ -32,4 +33,11 @@ async def metrics(request: Request, relay: CurrentRelay) -> Response:
         ops.metrics.ledger.labels(kind).set(float(from_units(units)))
     for state, count in (await ops.callbacks.counts()).items():
         ops.metrics.callback_outbox.labels(state).set(count)
+    router = relay.dispatcher.router
+    for spec in router.registry.specs():
+        ops.metrics.channel_in_flight.labels(spec.name).set(router.inflight(spec.name))
+        breaker = router.breakers.of(spec.name).state
+        ops.metrics.channel_breaker_open.labels(spec.name).set(
+            0 if breaker == BreakerState.CLOSED else 1
+        )
     return Response(ops.metrics.render(), media_type=CONTENT_TYPE_LATEST)

@@ -234,6 +234,15 @@ function renderAudit(section, audit) {
 
 const yesNo = (value) => (value === undefined || value === null ? "" : value ? "yes" : "no");
 
+// mjrelay's /admin/channels gives {breaker, consecutiveFailures}; other relays a plain word.
+function describeHealth(health) {
+  if (health && typeof health === "object") {
+    const failures = health.consecutiveFailures ? ` (${health.consecutiveFailures} failures)` : "";
+    return `${health.breaker ?? JSON.stringify(health)}${failures}`;
+  }
+  return String(health);
+}
+
 function renderChannels(section, list) {
   const title = h("h3.section-title", "Channels");
   if (list === null) {
@@ -247,11 +256,11 @@ function renderChannels(section, list) {
   }
   clear(section, title, list.length
     ? table(["Name", "Engine", "Enabled", "Paused", "Health", "In flight", "Last error"], list.map((c) => {
-      const health = c.health ?? c.breaker ?? c.breakerState ?? c.state ?? "";
+      const health = describeHealth(c.health ?? c.breaker ?? c.breakerState ?? c.state ?? "");
       return h("tr", { dataset: { channel: String(c.name ?? c.id ?? "") } },
         h("td", String(c.name ?? c.id ?? "")), h("td", String(c.engine ?? "")),
         h("td", yesNo(c.enabled)), h("td", yesNo(c.paused)),
-        h("td", h("span.chip.health", typeof health === "object" ? JSON.stringify(health) : String(health))),
+        h("td", h("span.chip.health", health)),
         h("td.num", String(c.inFlight ?? c.in_flight ?? "")),
         h("td.details", String(c.lastError ?? c.last_error ?? "")));
     }), ".channels")
