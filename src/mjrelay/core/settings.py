@@ -20,6 +20,7 @@ from pydantic_settings import (
 )
 
 from mjrelay.core.channels import ChannelConfig, RoutingSettings
+from mjrelay.core.media_settings import MediaSettings
 from mjrelay.core.operator_settings import CallbackSettings, LedgerSettings, RateLimitSettings
 
 
@@ -68,6 +69,8 @@ class Settings(BaseSettings):
     stream_max_clients: int = Field(1000, ge=1)
 
     sandbox: SandboxSettings = Field(default_factory=SandboxSettings)
+    # Where relay-hosted images live (docs/upstream.md, durable images).
+    media: MediaSettings = Field(default_factory=MediaSettings)
 
     # Operator layer (docs/operator.md).
     ledger: LedgerSettings = Field(default_factory=LedgerSettings)

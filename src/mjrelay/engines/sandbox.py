@@ -324,10 +324,10 @@ class SandboxEngine:
         return render.render_panels(text, seed, aspect=aspect)
 
     def _load_key(self, key: str) -> Image.Image:
-        path = self._media.path_of(key)
-        if path is None:
+        if not self._media.is_valid_key(key):
             raise ValueError(f"missing input image {key!r}")
-        return render.load_image(path.read_bytes())
+        # Runs in the render worker thread: a blocking read (file or S3) keeps the loop free.
+        return render.load_image(self._media.read_blocking(key))
 
     def _parent_image(self, parent_state: dict[str, Any]) -> Image.Image:
         return self._load_key(str(parent_state.get("image_key", "")))

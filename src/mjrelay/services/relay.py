@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import secrets
 from dataclasses import dataclass, field
 
@@ -13,6 +14,7 @@ from mjrelay.core.settings import Settings
 from mjrelay.engines.base import Engine
 from mjrelay.engines.kinds import EngineContext
 from mjrelay.engines.registry import EngineRegistry
+from mjrelay.media.backends import build_backend
 from mjrelay.media.fetch import ImageFetcher
 from mjrelay.media.store import MediaStore
 from mjrelay.services.breaker import BreakerBoard
@@ -68,7 +70,9 @@ class Relay:
         upstream_transport: httpx.AsyncBaseTransport | None = None,
     ) -> Relay:
         db = Database(settings.resolved_database_url)
-        media = MediaStore(settings.images_dir)
+        media = MediaStore(
+            settings.images_dir, backend=build_backend(settings.media, settings.images_dir)
+        )
         cache = WireCache(settings.fetch_cache_entries, cache_unfinished=db.is_sqlite)
         task_store = TaskStore(db)
         lifecycle = TaskLifecycle(task_store, cache)
@@ -140,7 +144,7 @@ class Relay:
 
     async def start(self, *, migrate: bool = True) -> None:
         self.settings.data_dir.mkdir(parents=True, exist_ok=True)
-        self.media.ensure_root()
+        await asyncio.to_thread(self.media.ensure_root)  # S3: a network check
         if migrate:
             await self.db.migrate()
         if self.fanout is not None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter
-from fastapi.responses import FileResponse
+from fastapi.responses import StreamingResponse
 from sqlalchemy import text
 
 from mjrelay import __version__
@@ -35,10 +35,21 @@ async def healthz(relay: CurrentRelay) -> dict[str, Any]:
     return {"status": "ok"}
 
 
-@router.get("/mj/image/{key}", response_class=FileResponse)
-async def image(key: str, relay: CurrentRelay) -> FileResponse:
-    """Images need no key (browsers load them) but their names cannot be guessed."""
-    path = relay.media.path_of(key)
-    if path is None or not path.is_file():
+@router.get("/mj/image/{key}", response_class=StreamingResponse)
+async def image(key: str, relay: CurrentRelay) -> StreamingResponse:
+    """Images need no key (browsers load them) but their names cannot be guessed.
+
+    The bytes stream from the media backend (data dir or S3 bucket) through the relay, so the
+    URL is the same whichever backend holds them.
+    """
+    opened = await relay.media.open(key)
+    if opened is None:
         raise TaskNotFound("image not found")
-    return FileResponse(path, headers={"Cache-Control": "public, max-age=31536000, immutable"})
+    return StreamingResponse(
+        opened.chunks,
+        media_type=opened.content_type,
+        headers={
+            "Cache-Control": "public, max-age=31536000, immutable",
+            "Content-Length": str(opened.size),
+        },
+    )
