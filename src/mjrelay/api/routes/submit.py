@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import APIRouter, Depends
 
 from mjrelay.api.deps import BaseURL, CurrentPrincipal, CurrentRelay, Mode
 from mjrelay.api.wire import (
@@ -19,21 +22,48 @@ from mjrelay.api.wire import (
     UploadRequest,
 )
 from mjrelay.media.store import BASE_URL_MARKER
-from mjrelay.services.tasks import Common, Submitted
+from mjrelay.services.relay import Relay
+from mjrelay.services.tasks import Common, Submitted, TaskService
 from mjrelay.store.keys import Principal
 
 router = APIRouter(prefix="/mj/submit", tags=["submit"])
 
 
-def _common(body: SubmitCommon, mode: str, principal: Principal, base: str) -> Common:
-    return Common(
-        state=body.state if isinstance(body.state, str) else "",
-        notify_hook=body.notify_hook if isinstance(body.notify_hook, str) else "",
-        bot_type=body.bot_type if isinstance(body.bot_type, str) else "",
-        mode=mode,
-        key_id=principal.key_id,
-        base_url=base,
-    )
+@dataclass(frozen=True, slots=True)
+class Submitter:
+    """What every submit route needs besides its body: who asks, where, in which mode."""
+
+    principal: Principal
+    relay: Relay
+    mode: str
+    base: str
+
+    @property
+    def tenant_id(self) -> int:
+        return self.principal.tenant_id
+
+    @property
+    def tasks(self) -> TaskService:
+        return self.relay.tasks
+
+    def common(self, body: SubmitCommon) -> Common:
+        return Common(
+            state=body.state if isinstance(body.state, str) else "",
+            notify_hook=body.notify_hook if isinstance(body.notify_hook, str) else "",
+            bot_type=body.bot_type if isinstance(body.bot_type, str) else "",
+            mode=self.mode,
+            key_id=self.principal.key_id,
+            base_url=self.base,
+        )
+
+
+async def _submitter(
+    principal: CurrentPrincipal, relay: CurrentRelay, mode: Mode, base: BaseURL
+) -> Submitter:
+    return Submitter(principal, relay, mode, base)
+
+
+CurrentSubmitter = Annotated[Submitter, Depends(_submitter)]
 
 
 def _answer(submitted: Submitted) -> Envelope:
@@ -46,144 +76,73 @@ def _answer(submitted: Submitted) -> Envelope:
 
 
 @router.post("/imagine", response_model=Envelope)
-async def imagine(
-    body: ImagineRequest,
-    principal: CurrentPrincipal,
-    relay: CurrentRelay,
-    mode: Mode,
-    base: BaseURL,
-) -> Envelope:
+async def imagine(body: ImagineRequest, who: CurrentSubmitter) -> Envelope:
     images = body.base64_array
     if body.base64 and images is None:
         images = [body.base64]
-    return _answer(
-        await relay.tasks.imagine(
-            principal.tenant_id, body.prompt, images, _common(body, mode, principal, base)
-        )
-    )
+    return _answer(await who.tasks.imagine(who.tenant_id, body.prompt, images, who.common(body)))
 
 
 @router.post("/action", response_model=Envelope)
-async def action(
-    body: ActionRequest,
-    principal: CurrentPrincipal,
-    relay: CurrentRelay,
-    mode: Mode,
-    base: BaseURL,
-) -> Envelope:
+async def action(body: ActionRequest, who: CurrentSubmitter) -> Envelope:
     return _answer(
-        await relay.tasks.action(
-            principal.tenant_id,
-            body.task_id,
-            body.custom_id,
-            body.enable_remix,
-            _common(body, mode, principal, base),
+        await who.tasks.action(
+            who.tenant_id, body.task_id, body.custom_id, body.enable_remix, who.common(body)
         )
     )
 
 
 @router.post("/modal", response_model=Envelope)
-async def modal(body: ModalRequest, principal: CurrentPrincipal, relay: CurrentRelay) -> Envelope:
+async def modal(body: ModalRequest, who: CurrentSubmitter) -> Envelope:
     return _answer(
-        await relay.tasks.modal(
-            principal.tenant_id,
+        await who.tasks.modal(
+            who.tenant_id,
             body.task_id,
             body.prompt,
             body.mask_base64,
-            key_id=principal.key_id,
+            key_id=who.principal.key_id,
         )
     )
 
 
 @router.post("/blend", response_model=Envelope)
-async def blend(
-    body: BlendRequest,
-    principal: CurrentPrincipal,
-    relay: CurrentRelay,
-    mode: Mode,
-    base: BaseURL,
-) -> Envelope:
+async def blend(body: BlendRequest, who: CurrentSubmitter) -> Envelope:
     return _answer(
-        await relay.tasks.blend(
-            principal.tenant_id,
-            body.base64_array,
-            body.dimensions,
-            _common(body, mode, principal, base),
-        )
+        await who.tasks.blend(who.tenant_id, body.base64_array, body.dimensions, who.common(body))
     )
 
 
 @router.post("/describe", response_model=Envelope)
-async def describe(
-    body: DescribeRequest,
-    principal: CurrentPrincipal,
-    relay: CurrentRelay,
-    mode: Mode,
-    base: BaseURL,
-) -> Envelope:
+async def describe(body: DescribeRequest, who: CurrentSubmitter) -> Envelope:
     return _answer(
-        await relay.tasks.describe(
-            principal.tenant_id, body.base64, body.link, _common(body, mode, principal, base)
-        )
+        await who.tasks.describe(who.tenant_id, body.base64, body.link, who.common(body))
     )
 
 
 @router.post("/shorten", response_model=Envelope)
-async def shorten(
-    body: ShortenRequest,
-    principal: CurrentPrincipal,
-    relay: CurrentRelay,
-    mode: Mode,
-    base: BaseURL,
-) -> Envelope:
-    return _answer(
-        await relay.tasks.shorten(
-            principal.tenant_id, body.prompt, _common(body, mode, principal, base)
-        )
-    )
+async def shorten(body: ShortenRequest, who: CurrentSubmitter) -> Envelope:
+    return _answer(await who.tasks.shorten(who.tenant_id, body.prompt, who.common(body)))
 
 
 @router.post("/change", response_model=Envelope)
-async def change(
-    body: ChangeRequest,
-    principal: CurrentPrincipal,
-    relay: CurrentRelay,
-    mode: Mode,
-    base: BaseURL,
-) -> Envelope:
+async def change(body: ChangeRequest, who: CurrentSubmitter) -> Envelope:
     return _answer(
-        await relay.tasks.change(
-            principal.tenant_id,
-            body.task_id,
-            body.action,
-            body.index,
-            _common(body, mode, principal, base),
+        await who.tasks.change(
+            who.tenant_id, body.task_id, body.action, body.index, who.common(body)
         )
     )
 
 
 @router.post("/simple-change", response_model=Envelope)
-async def simple_change(
-    body: SimpleChangeRequest,
-    principal: CurrentPrincipal,
-    relay: CurrentRelay,
-    mode: Mode,
-    base: BaseURL,
-) -> Envelope:
-    return _answer(
-        await relay.tasks.simple_change(
-            principal.tenant_id, body.content, _common(body, mode, principal, base)
-        )
-    )
+async def simple_change(body: SimpleChangeRequest, who: CurrentSubmitter) -> Envelope:
+    return _answer(await who.tasks.simple_change(who.tenant_id, body.content, who.common(body)))
 
 
 @router.post("/upload-discord-images", response_model=Envelope)
-async def upload_images(
-    body: UploadRequest, principal: CurrentPrincipal, relay: CurrentRelay, base: BaseURL
-) -> Envelope:
-    urls = await relay.tasks.upload(principal.tenant_id, body.base64_array, key_id=principal.key_id)
+async def upload_images(body: UploadRequest, who: CurrentSubmitter) -> Envelope:
+    urls = await who.tasks.upload(who.tenant_id, body.base64_array, key_id=who.principal.key_id)
     return Envelope(
         code=1,
         description="Submit success",
-        result=[url.replace(BASE_URL_MARKER, base, 1) for url in urls],
+        result=[url.replace(BASE_URL_MARKER, who.base, 1) for url in urls],
     )
