@@ -56,7 +56,7 @@ def bare_app(body: bytes) -> Any:
 def relay_app(data_dir: Path) -> Any:
     from mjrelay.api.app import create_app
     from mjrelay.core.settings import Settings
-    from mjrelay.services.relay import Relay
+    from mjrelay.wiring import Relay
 
     settings = Settings(data_dir=data_dir, log_level="WARNING", create_initial_key=False)
     return create_app(Relay.build(settings))

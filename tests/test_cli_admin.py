@@ -9,7 +9,7 @@ from typer.testing import CliRunner
 
 from mjrelay.cli import app
 from mjrelay.core.settings import Settings
-from mjrelay.services.admin import AdminService
+from mjrelay.services.operator.admin import AdminService
 from mjrelay.store.db import Database
 
 

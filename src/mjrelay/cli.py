@@ -18,7 +18,7 @@ from mjrelay.client.cli import register as register_user_commands
 from mjrelay.core.errors import RelayError
 from mjrelay.core.money import show
 from mjrelay.core.settings import Settings
-from mjrelay.services.admin import AdminService
+from mjrelay.services.operator.admin import AdminService
 from mjrelay.store.db import Database
 from mjrelay.store.keys import KeyAccount, KeyStore
 
@@ -68,7 +68,7 @@ def serve(
 
     from mjrelay.api.app import create_app
     from mjrelay.core.logging import configure_logging
-    from mjrelay.services.relay import Relay
+    from mjrelay.wiring import Relay
 
     settings = _settings(config)
     configure_logging(settings.log_level, json=settings.log_json)

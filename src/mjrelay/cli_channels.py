@@ -17,8 +17,8 @@ from mjrelay.cli_options import ConfigOption
 from mjrelay.core.channels import ChannelConfig
 from mjrelay.domain.channel import ChannelSpec
 from mjrelay.engines.kinds import ChannelConfigError, validate_channel
-from mjrelay.services.channel_admin import channel_status, switch_channel
-from mjrelay.services.channels import declared_channels
+from mjrelay.services.channels.admin import channel_status, switch_channel
+from mjrelay.services.channels.manager import declared_channels
 from mjrelay.store.channels import ChannelExists, ChannelStore
 from mjrelay.store.db import Database
 

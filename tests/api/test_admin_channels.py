@@ -6,7 +6,7 @@ from pathlib import Path
 
 from pydantic import SecretStr
 from tests.api.test_admin import TOKEN, admin_client
-from tests.services.test_channel_routing_live import channel_of, sandbox_channel
+from tests.services.channels.test_channel_routing_live import channel_of, sandbox_channel
 from tests.support.fake_upstream import FakeUpstream
 from tests.support.upstream_env import relay_for, upstream_channel
 

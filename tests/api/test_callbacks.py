@@ -21,8 +21,8 @@ from mjrelay.core.operator_settings import CallbackSettings
 from mjrelay.core.signing import verify
 from mjrelay.domain.states import rank
 from mjrelay.domain.task import TaskStatus
-from mjrelay.services.callbacks import CallbackService
-from mjrelay.services.metrics import Metrics
+from mjrelay.services.operator.callbacks import CallbackService
+from mjrelay.services.operator.metrics import Metrics
 from mjrelay.store.callbacks import CallbackStore, Hook
 from mjrelay.store.db import Database
 from mjrelay.store.keys import KeyStore

@@ -15,10 +15,10 @@ from mjrelay.core.operator_settings import CallbackSettings
 from mjrelay.domain.record import TaskRecord
 from mjrelay.domain.task import Task, TaskAction, TaskStatus
 from mjrelay.domain.updates import TaskUpdate
-from mjrelay.services.cache import WireCache
-from mjrelay.services.callbacks import CallbackService
-from mjrelay.services.lifecycle import TaskLifecycle
-from mjrelay.services.metrics import Metrics
+from mjrelay.services.operator.callbacks import CallbackService
+from mjrelay.services.operator.metrics import Metrics
+from mjrelay.services.tasks.cache import WireCache
+from mjrelay.services.tasks.lifecycle import TaskLifecycle
 from mjrelay.store.callbacks import CallbackStore, Hook
 from mjrelay.store.db import Database
 from mjrelay.store.keys import KeyStore

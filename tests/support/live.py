@@ -15,7 +15,7 @@ import uvicorn
 from mjrelay.api.app import create_app
 from mjrelay.core.settings import Settings
 from mjrelay.engines.base import Engine
-from mjrelay.services.relay import Relay
+from mjrelay.wiring import Relay
 
 
 @dataclass

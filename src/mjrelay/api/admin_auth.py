@@ -13,7 +13,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 
 from mjrelay.core.errors import AdminDisabled, Unauthorized
-from mjrelay.services.relay import Relay
+from mjrelay.wiring import Relay
 
 
 def _digest(value: str) -> bytes:

@@ -18,7 +18,7 @@ from mjrelay.api.fast_fetch import FastFetch
 from mjrelay.api.middleware import BodyLimitMiddleware, ModePrefixMiddleware
 from mjrelay.api.routes import account, admin, metrics, service, streams, submit, tasks, upstream
 from mjrelay.api.routes.ui import install_ui
-from mjrelay.services.relay import Relay
+from mjrelay.wiring import Relay
 
 DESCRIPTION = """
 A Midjourney-compatible relay. Authenticate with `Authorization: Bearer <key>` or

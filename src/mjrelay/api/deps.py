@@ -16,8 +16,8 @@ from fastapi import Depends, Request
 from starlette.types import Scope
 
 from mjrelay.core.errors import Unauthorized
-from mjrelay.services.relay import Relay
 from mjrelay.store.keys import Principal
+from mjrelay.wiring import Relay
 
 AUTH_CACHE_LIMIT = 10_000
 

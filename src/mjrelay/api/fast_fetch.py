@@ -22,7 +22,7 @@ from mjrelay.api.deps import BaseURLs, KeyCache, presented_key, resolve_principa
 from mjrelay.api.errors import relay_error_response, unexpected_error_response
 from mjrelay.api.routes.tasks import with_base
 from mjrelay.core.errors import RelayError
-from mjrelay.services.relay import Relay
+from mjrelay.wiring import Relay
 
 _PREFIX = "/mj/task/"
 _SUFFIX = "/fetch"

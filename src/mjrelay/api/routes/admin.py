@@ -16,13 +16,13 @@ from mjrelay.core.errors import NotFound, ValidationFailed
 from mjrelay.core.money import InvalidAmount, parse_amount
 from mjrelay.domain.task import TaskAction, TaskStatus, WireModel
 from mjrelay.media.store import BASE_URL_MARKER
-from mjrelay.services.admin import key_json
-from mjrelay.services.channel_admin import channel_listing, switch_channel
-from mjrelay.services.channels import declared_channels
-from mjrelay.services.relay import Relay
+from mjrelay.services.channels.admin import channel_listing, switch_channel
+from mjrelay.services.channels.manager import declared_channels
+from mjrelay.services.operator.admin import key_json
 from mjrelay.store.audit import AuditStore
 from mjrelay.store.channels import ChannelStore
 from mjrelay.store.search import TaskQuery
+from mjrelay.wiring import Relay
 
 router = APIRouter(prefix="/admin", tags=["admin"])
 

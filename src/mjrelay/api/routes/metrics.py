@@ -13,7 +13,7 @@ from mjrelay.api.admin_auth import admin_token_matches, presented_admin_token
 from mjrelay.api.deps import CurrentRelay
 from mjrelay.core.errors import AdminDisabled, Unauthorized
 from mjrelay.core.money import from_units
-from mjrelay.services.breaker import BreakerState
+from mjrelay.services.tasks.breaker import BreakerState
 
 router = APIRouter(tags=["service"])
 

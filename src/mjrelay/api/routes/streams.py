@@ -15,9 +15,9 @@ from fastapi.responses import StreamingResponse
 
 from mjrelay.api.deps import BaseURL, CurrentPrincipal, CurrentRelay
 from mjrelay.media.store import BASE_URL_MARKER
-from mjrelay.services.relay import Relay
-from mjrelay.services.streams import Subscription, TaskEvent
-from mjrelay.services.watch import TaskWatcher
+from mjrelay.services.streams.broker import Subscription, TaskEvent
+from mjrelay.services.streams.watch import TaskWatcher
+from mjrelay.wiring import Relay
 
 router = APIRouter(prefix="/mj/task", tags=["tasks"])
 

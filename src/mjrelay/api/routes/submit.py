@@ -22,9 +22,9 @@ from mjrelay.api.wire import (
     UploadRequest,
 )
 from mjrelay.media.store import BASE_URL_MARKER
-from mjrelay.services.relay import Relay
-from mjrelay.services.tasks import Common, Submitted, TaskService
+from mjrelay.services.tasks.service import Common, Submitted, TaskService
 from mjrelay.store.keys import Principal
+from mjrelay.wiring import Relay
 
 router = APIRouter(prefix="/mj/submit", tags=["submit"])
 

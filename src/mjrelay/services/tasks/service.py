@@ -39,10 +39,10 @@ from mjrelay.media.inputs import (
     inspect_image_bytes,
 )
 from mjrelay.media.store import MediaStore
-from mjrelay.services.admission import SubmitGate, Submitter
-from mjrelay.services.cache import CachedWire
-from mjrelay.services.dispatch import Dispatcher
-from mjrelay.services.lifecycle import TaskLifecycle
+from mjrelay.services.tasks.admission import SubmitGate, Submitter
+from mjrelay.services.tasks.cache import CachedWire
+from mjrelay.services.tasks.dispatch import Dispatcher
+from mjrelay.services.tasks.lifecycle import TaskLifecycle
 from mjrelay.store.tasks import DuplicateTaskId
 
 log = get_logger("mjrelay.tasks")
@@ -102,7 +102,7 @@ class TaskService:
         gate: SubmitGate | None = None,
         dispatcher: Dispatcher | None = None,
     ) -> None:
-        from mjrelay.services.router import ChannelRouter
+        from mjrelay.services.tasks.router import ChannelRouter
 
         self._dispatcher = dispatcher or Dispatcher(engines, ChannelRouter(engines), lifecycle)
         self._settings = settings

@@ -18,8 +18,8 @@ from mjrelay.core.logging import get_logger
 from mjrelay.domain.record import TaskRecord
 from mjrelay.engines.base import Admission, EngineJob
 from mjrelay.engines.registry import EngineRegistry
-from mjrelay.services.lifecycle import TaskLifecycle
-from mjrelay.services.router import ChannelRouter
+from mjrelay.services.tasks.lifecycle import TaskLifecycle
+from mjrelay.services.tasks.router import ChannelRouter
 
 log = get_logger("mjrelay.dispatch")
 

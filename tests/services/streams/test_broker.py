@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from mjrelay.services.streams import TaskBroker, TaskEvent, TooManyStreams
+from mjrelay.services.streams.broker import TaskBroker, TaskEvent, TooManyStreams
 
 
 def _event(task_id: str, version: int, *, tenant: int = 1, final: bool = False) -> TaskEvent:

@@ -11,8 +11,8 @@ from mjrelay.core.errors import RelayError
 from mjrelay.core.logging import get_logger
 from mjrelay.domain.task import TaskStatus
 from mjrelay.domain.updates import TaskUpdate
-from mjrelay.services.dispatch import Dispatcher
-from mjrelay.services.lifecycle import TaskLifecycle
+from mjrelay.services.tasks.dispatch import Dispatcher
+from mjrelay.services.tasks.lifecycle import TaskLifecycle
 
 log = get_logger("mjrelay.redispatch")
 

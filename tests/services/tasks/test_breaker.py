@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from mjrelay.services.breaker import BreakerState, CircuitBreaker
+from mjrelay.services.tasks.breaker import BreakerState, CircuitBreaker
 
 
 class Clock:

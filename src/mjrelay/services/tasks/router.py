@@ -15,7 +15,7 @@ from itertools import groupby
 from mjrelay.domain.channel import ChannelSpec
 from mjrelay.domain.record import TaskRecord
 from mjrelay.engines.registry import EngineRegistry
-from mjrelay.services.breaker import BreakerBoard
+from mjrelay.services.tasks.breaker import BreakerBoard
 
 
 class ChannelRouter:

@@ -11,7 +11,7 @@ from mjrelay.domain.task import TaskStatus
 from mjrelay.domain.updates import TaskUpdate
 from mjrelay.engines.base import EngineJob, UpdateSink
 from mjrelay.engines.registry import EngineRegistry
-from mjrelay.services.lifecycle import TaskLifecycle
+from mjrelay.services.tasks.lifecycle import TaskLifecycle
 
 log = get_logger("mjrelay.runner")
 

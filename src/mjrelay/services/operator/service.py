@@ -13,20 +13,20 @@ import time
 import httpx
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from mjrelay.core.background import stop_task
 from mjrelay.core.errors import RateLimited
 from mjrelay.core.logging import get_logger
 from mjrelay.core.netguard import Resolver, default_resolver
 from mjrelay.core.settings import Settings
 from mjrelay.domain.record import TaskRecord
 from mjrelay.domain.task import TaskStatus
-from mjrelay.services.admin import AdminService
-from mjrelay.services.admission import Submitter
-from mjrelay.services.background import stop_task
-from mjrelay.services.callbacks import CallbackService
-from mjrelay.services.lifecycle import TaskLifecycle
-from mjrelay.services.metrics import Metrics
-from mjrelay.services.pricing import PriceBook
-from mjrelay.services.ratelimit import Limiter, build_limiter
+from mjrelay.services.operator.admin import AdminService
+from mjrelay.services.operator.callbacks import CallbackService
+from mjrelay.services.operator.metrics import Metrics
+from mjrelay.services.operator.pricing import PriceBook
+from mjrelay.services.operator.ratelimit import Limiter, build_limiter
+from mjrelay.services.tasks.admission import Submitter
+from mjrelay.services.tasks.lifecycle import TaskLifecycle
 from mjrelay.store.audit import AuditStore
 from mjrelay.store.callbacks import CallbackStore, Hook
 from mjrelay.store.db import Database
@@ -185,7 +185,7 @@ class Operator:
 
 
 class OperatorGate:
-    """``services.admission.SubmitGate`` for the task service."""
+    """``services.tasks.admission.SubmitGate`` for the task service."""
 
     def __init__(self, operator: Operator) -> None:
         self._op = operator

@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 
 from mjrelay.core.settings import Settings
-from mjrelay.services.relay import Relay
-from mjrelay.services.tasks import Common
+from mjrelay.services.tasks.service import Common
 from mjrelay.store.ledger import Charge
+from mjrelay.wiring import Relay
 from tests.conftest import fast_settings
 from tests.support.operator import BACKENDS, StallingEngine, balance_of, database_url, ledger_rows
 

@@ -17,7 +17,7 @@ import orjson
 import redis.asyncio as aioredis
 
 from mjrelay.core.logging import get_logger
-from mjrelay.services.streams import TaskBroker, TaskEvent
+from mjrelay.services.streams.broker import TaskBroker, TaskEvent
 
 log = get_logger("mjrelay.streams.redis")
 

@@ -1,7 +1,7 @@
 """What the task service asks of the operator layer when a job is submitted.
 
 ``TaskService`` stays free of money, limits and callbacks: it calls a ``SubmitGate`` at fixed
-points of a submit, and the operator layer (``services.operator``) implements it.
+points of a submit, and the operator layer (``services.operator.service``) implements it.
 """
 
 from __future__ import annotations

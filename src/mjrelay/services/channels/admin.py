@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from mjrelay.domain.channel import ChannelSpec
-from mjrelay.services.router import ChannelRouter
+from mjrelay.services.tasks.router import ChannelRouter
 from mjrelay.store.channels import ChannelStore
 
 

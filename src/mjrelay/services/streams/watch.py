@@ -7,7 +7,7 @@ snapshot or queued after it (the snapshot's version filters the overlap out): no
 from __future__ import annotations
 
 from mjrelay.core.errors import TaskNotFound
-from mjrelay.services.streams import Subscription, TaskBroker, TaskEvent
+from mjrelay.services.streams.broker import Subscription, TaskBroker, TaskEvent
 from mjrelay.store.tasks import TaskStore
 
 

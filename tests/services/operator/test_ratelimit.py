@@ -12,7 +12,7 @@ import pytest
 
 from mjrelay.core.operator_settings import RateLimitSettings
 from mjrelay.core.settings import SandboxSettings
-from mjrelay.services.ratelimit import Limiter, MemoryLimiter, RedisLimiter
+from mjrelay.services.operator.ratelimit import Limiter, MemoryLimiter, RedisLimiter
 from tests.conftest import fast_settings
 from tests.support.live import running_relay, wait_for_status
 

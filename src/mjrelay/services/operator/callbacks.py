@@ -19,6 +19,7 @@ from collections.abc import Callable
 import httpx
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
+from mjrelay.core.background import stop_task
 from mjrelay.core.errors import ValidationFailed
 from mjrelay.core.ids import now_ms
 from mjrelay.core.logging import get_logger
@@ -34,8 +35,7 @@ from mjrelay.core.operator_settings import CallbackSettings
 from mjrelay.core.signing import HEADER, sign
 from mjrelay.domain.record import TaskRecord
 from mjrelay.media.store import BASE_URL_MARKER
-from mjrelay.services.background import stop_task
-from mjrelay.services.metrics import Metrics
+from mjrelay.services.operator.metrics import Metrics
 from mjrelay.store.callbacks import CallbackStore, Hook, Pending
 
 log = get_logger("mjrelay.callbacks")

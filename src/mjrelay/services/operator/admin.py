@@ -9,7 +9,7 @@ from typing import Any
 from mjrelay.core.errors import NotFound, ValidationFailed
 from mjrelay.core.money import show, to_units
 from mjrelay.core.settings import Settings
-from mjrelay.services.pricing import PriceBook
+from mjrelay.services.operator.pricing import PriceBook
 from mjrelay.store.audit import AuditEntry, AuditStore
 from mjrelay.store.db import Database
 from mjrelay.store.keys import KeyAccount, KeyAccounts, KeyInfo, KeyStore

@@ -17,7 +17,7 @@ from mjrelay.core.ids import now_ms
 from mjrelay.core.logging import get_logger
 from mjrelay.domain.record import TaskRecord
 from mjrelay.domain.updates import TaskUpdate, apply_update
-from mjrelay.services.cache import CachedWire, WireCache
+from mjrelay.services.tasks.cache import CachedWire, WireCache
 from mjrelay.store.tasks import SaveHook, StaleRecord, TaskStore
 
 log = get_logger("mjrelay.tasks")

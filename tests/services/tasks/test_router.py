@@ -13,8 +13,8 @@ from mjrelay.domain.task import Task, TaskAction, TaskStatus
 from mjrelay.engines.registry import EngineRegistry
 from mjrelay.engines.sandbox import SandboxEngine
 from mjrelay.media.store import MediaStore
-from mjrelay.services.breaker import BreakerBoard
-from mjrelay.services.router import ChannelRouter
+from mjrelay.services.tasks.breaker import BreakerBoard
+from mjrelay.services.tasks.router import ChannelRouter
 
 
 def registry_of(tmp_path: Path, *specs: ChannelSpec) -> EngineRegistry:
