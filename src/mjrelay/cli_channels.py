@@ -16,7 +16,8 @@ from pydantic import ValidationError
 from mjrelay.cli_options import ConfigOption
 from mjrelay.core.channels import ChannelConfig
 from mjrelay.domain.channel import ChannelSpec
-from mjrelay.engines.kinds import ChannelConfigError, validate_channel
+from mjrelay.engines.builtin import validate_channel
+from mjrelay.engines.kinds import ChannelConfigError
 from mjrelay.services.channels.admin import channel_status, switch_channel
 from mjrelay.services.channels.manager import declared_channels
 from mjrelay.store.channels import ChannelExists, ChannelStore

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import secrets
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import httpx
@@ -68,7 +70,13 @@ class Relay:
         resolver: Resolver = default_resolver,
         limiter: Limiter | None = None,
         upstream_transport: httpx.AsyncBaseTransport | None = None,
+        clock: Callable[[], float] = time.monotonic,
     ) -> Relay:
+        """Wire every service; keyword arguments replace real collaborators in tests.
+
+        ``clock`` (monotonic seconds) times the channels' circuit breakers, so a test can let
+        a breaker's open period pass by advancing it instead of sleeping.
+        """
         db = Database(settings.resolved_database_url)
         media = MediaStore(
             settings.images_dir, backend=build_backend(settings.media, settings.images_dir)
@@ -84,6 +92,7 @@ class Relay:
             BreakerBoard(
                 failure_threshold=routing.breaker_failures,
                 open_seconds=routing.breaker_open_seconds,
+                clock=clock,
             ),
         )
         lifecycle.add_listener(router.note)

@@ -1,29 +1,42 @@
-"""Failover between upstream channels, the circuit breaker, and action affinity."""
+"""Failover between upstream channels, the circuit breaker, and action affinity.
+
+The relay's breakers run on a ``ManualClock``: a test lets an open period pass by advancing it,
+never by sleeping.
+"""
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
 import pytest
+from tests.conftest import fast_settings
+from tests.support.clock import ManualClock
 from tests.support.fake_upstream import FakeUpstream
-from tests.support.live import LiveRelay, wait_for_status
-from tests.support.upstream_env import relay_for, upstream_channel
+from tests.support.live import LiveRelay, running_relay, wait_for_status
+from tests.support.server_process import free_port
+from tests.support.upstream_env import upstream_channel
 
 
 @asynccontextmanager
 async def two_upstreams(
-    tmp_path: Path, **overrides: Any
+    tmp_path: Path, clock: ManualClock | None = None, **overrides: Any
 ) -> AsyncIterator[tuple[FakeUpstream, FakeUpstream, LiveRelay]]:
     async with FakeUpstream(secret="key-a") as a, FakeUpstream(secret="key-b", auth="bearer") as b:
         channels = [
             upstream_channel(a, "primary", priority=10),
             upstream_channel(b, "backup", priority=0),
         ]
-        async with relay_for(tmp_path / "data", channels, **overrides) as live:
+        port = free_port()
+        settings = fast_settings(
+            tmp_path / "data",
+            public_url=f"http://127.0.0.1:{port}",
+            channels=channels,
+            **overrides,
+        )
+        async with running_relay(settings, port=port, clock=clock or ManualClock()) as live:
             yield a, b, live
 
 
@@ -94,8 +107,12 @@ async def test_every_channel_failing_is_reported_and_nothing_kept(tmp_path: Path
 
 
 async def test_breaker_opens_after_repeated_failures_then_probes(tmp_path: Path) -> None:
-    routing = {"breaker_failures": 2, "breaker_open_seconds": 0.6}
-    async with two_upstreams(tmp_path, routing=routing) as (a, _b, live), live.client() as client:
+    routing = {"breaker_failures": 2, "breaker_open_seconds": 30}
+    clock = ManualClock()
+    async with (
+        two_upstreams(tmp_path, clock, routing=routing) as (a, _b, live),
+        live.client() as client,
+    ):
         a.faults.submit_http_status = 503
         for _ in range(2):
             answer = (await client.post("/mj/submit/imagine", json={"prompt": "x"})).json()
@@ -108,7 +125,12 @@ async def test_breaker_opens_after_repeated_failures_then_probes(tmp_path: Path)
             assert (channel, attempts) == ("backup", [])
         assert len(a.calls("/mj/submit/imagine")) == 2
 
-        await asyncio.sleep(0.7)
+        clock.advance(29.9)  # still open just before the period ends
+        answer = (await client.post("/mj/submit/imagine", json={"prompt": "x"})).json()
+        assert (await channel_and_attempts(live, answer["result"])) == ("backup", [])
+        assert len(a.calls("/mj/submit/imagine")) == 2
+
+        clock.advance(0.1)
         a.faults.submit_http_status = None  # recovered: the probe succeeds and closes it
         answer = (await client.post("/mj/submit/imagine", json={"prompt": "x"})).json()
         assert (await channel_and_attempts(live, answer["result"]))[0] == "primary"
@@ -118,11 +140,15 @@ async def test_breaker_opens_after_repeated_failures_then_probes(tmp_path: Path)
 
 
 async def test_failed_probe_keeps_the_breaker_open(tmp_path: Path) -> None:
-    routing = {"breaker_failures": 1, "breaker_open_seconds": 0.4}
-    async with two_upstreams(tmp_path, routing=routing) as (a, _b, live), live.client() as client:
+    routing = {"breaker_failures": 1, "breaker_open_seconds": 30}
+    clock = ManualClock()
+    async with (
+        two_upstreams(tmp_path, clock, routing=routing) as (a, _b, live),
+        live.client() as client,
+    ):
         a.faults.submit_code = 9
         await client.post("/mj/submit/imagine", json={"prompt": "x"})
-        await asyncio.sleep(0.5)
+        clock.advance(30)
         answer = (await client.post("/mj/submit/imagine", json={"prompt": "x"})).json()
         channel, attempts = await channel_and_attempts(live, answer["result"])
         assert (channel, attempts) == ("backup", [("primary", 9)])  # the probe, failed

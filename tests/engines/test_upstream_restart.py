@@ -14,6 +14,7 @@ import httpx
 from tests.support.fake_upstream import FakeUpstream
 from tests.support.live import wait_for_status
 from tests.support.server_process import ServerProcess, cli, free_port, relay_env
+from tests.support.waiting import until
 
 
 def config_for(tmp_path: Path, fake: FakeUpstream, port: int) -> Path:
@@ -59,9 +60,9 @@ async def test_kill_9_mid_flight_then_restart_loses_nothing(tmp_path: Path) -> N
             server.kill()
 
             # Dead: the upstream finishes the jobs and its callbacks to us bounce.
-            await asyncio.sleep(2.5)
-            assert len(fake.completed_at) == 6
-            assert fake.callback_failures > 0
+            await until(
+                lambda: len(fake.completed_at) == 6 and fake.callback_failures > 0, within=20
+            )
 
             await asyncio.to_thread(server.start)
             async with httpx.AsyncClient(base_url=server.base_url, headers=headers) as client:

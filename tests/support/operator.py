@@ -11,7 +11,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from mjrelay.engines.base import Admission, EngineJob, UpdateSink
+from mjrelay.engines.base import Admission, Engine, EngineJob, UpdateSink
 from mjrelay.store.db import Database
 from mjrelay.store.models import ApiKeyRow, LedgerEntryRow
 from tests.support.databases import fresh_postgres_database
@@ -29,7 +29,7 @@ async def database_url(backend: str, tmp_path: Path) -> AsyncIterator[str]:
         yield url
 
 
-class StallingEngine:
+class StallingEngine(Engine):
     """An upstream that accepts nothing: ``submit`` waits until released (or forever).
 
     Stands in for a remote engine whose answer never arrives, so a test can stop the relay

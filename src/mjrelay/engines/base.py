@@ -7,11 +7,13 @@ from the rest of the relay (image storage, the network) is injected.
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from dataclasses import asdict, dataclass
 from typing import Any, Protocol
 
 from mjrelay.domain.task import TaskAction
 from mjrelay.domain.updates import TaskUpdate
+from mjrelay.engines.push import TaskLoader
 
 __all__ = ["Admission", "Engine", "EngineJob", "ParentRef", "TaskUpdate", "UpdateSink"]
 
@@ -90,25 +92,69 @@ class UpdateSink(Protocol):
     async def __call__(self, update: TaskUpdate) -> None: ...
 
 
-class Engine(Protocol):
-    """What the task service needs from an engine.
+class Engine(ABC):
+    """What the relay needs from an engine; every engine (and every test fake) subclasses it.
+
+    The abstract methods are the work every engine must do. The concrete ones are capabilities
+    with a neutral default, declared here rather than probed for, so a misspelt override is a
+    type error instead of a silent "always accepting": routing asks ``accepting``/``occupancy``,
+    dispatch asks ``refusal``, the push route asks ``verify_push``/``on_push``.
 
     ``submit`` raises ``core.errors.RelayError`` subclasses for refusals the client must see
-    (``QueueFull`` → code 23, ``BannedPrompt`` → 24, ``NotFound`` → 3).
+    (``QueueFull`` → code 23, ``BannedPrompt`` → 24, ``ValidationFailed`` → 4); ``NotFound``
+    says the channel cannot serve now and ``InternalFailure`` that it failed, both of which the
+    dispatcher answers by trying another channel. Any other exception counts as a failure.
     """
 
     name: str
 
-    async def start(self, sink: UpdateSink) -> None: ...
+    @abstractmethod
+    async def start(self, sink: UpdateSink) -> None:
+        """Begin reporting updates to ``sink``; called once before any job."""
 
-    async def stop(self) -> None: ...
+    @abstractmethod
+    async def stop(self) -> None:
+        """Release connections and background tasks; jobs stay resumable."""
 
-    async def submit(self, job: EngineJob) -> Admission: ...
+    @abstractmethod
+    async def submit(self, job: EngineJob) -> Admission:
+        """Take a new job (or queue it); raise a ``RelayError`` to refuse it."""
 
-    async def cancel(self, task_id: str) -> bool: ...
+    @abstractmethod
+    async def cancel(self, task_id: str) -> bool:
+        """Stop working on ``task_id``; False when the engine did not know it."""
 
+    @abstractmethod
     async def resume(self, job: EngineJob, engine_state: dict[str, Any]) -> bool:
         """Pick a job up again after a restart; False means it cannot be resumed."""
-        ...
 
-    async def image_seed(self, task_id: str, engine_state: dict[str, Any]) -> str | None: ...
+    @abstractmethod
+    async def image_seed(self, task_id: str, engine_state: dict[str, Any]) -> str | None:
+        """The seed of a finished task's image, when the engine can tell it."""
+
+    def accepting(self) -> bool:
+        """False when the engine cannot take any job now (e.g. a disabled Discord account)."""
+        return True
+
+    def occupancy(self) -> float:
+        """How busy the engine is, 0 idle to 1 full: ranks channels of equal priority."""
+        return 0.0
+
+    def refusal(self, job: EngineJob) -> str | None:
+        """Why this engine declines ``job`` before trying it (None: it will try).
+
+        A declined job is not a failure of the channel: the dispatcher moves on to the next
+        channel without counting it against the channel's circuit breaker.
+        """
+        return None
+
+    def verify_push(self, task_id: str, signature: str) -> bool:
+        """Whether a status push for ``task_id`` carries this engine's signature.
+
+        Engines without pushes (the default) reject every one, so the route answers 401.
+        """
+        return False
+
+    async def on_push(self, task_id: str, payload: Any, load: TaskLoader) -> bool:
+        """Apply a verified status push; True when it was used (or a harmless repeat)."""
+        return False

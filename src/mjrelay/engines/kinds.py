@@ -1,9 +1,11 @@
-"""Engine kinds: what ``engine = "..."`` in a ``[[channels]]`` entry can name.
+"""The engine-kind contract: what ``engine = "..."`` in a ``[[channels]]`` entry can name.
 
 Each kind brings a pydantic model for its options (the engine-specific keys of the channel
-table) and a factory that builds one engine per channel. Adding an engine = writing its module
-and registering its kind in ``builtin_kinds`` below; routing, failover, breakers, the CLI and
-the database need no change.
+table) and a factory that builds one engine per channel from an ``EngineContext``. Engines
+import this module; the list of built-in kinds lives in ``engines.builtin``, which imports the
+engines, so that no engine imports the module that imports every engine. Adding an engine =
+writing its module and registering its kind in ``builtin.builtin_kinds``; routing, failover,
+breakers, the CLI and the database need no change.
 """
 
 from __future__ import annotations
@@ -90,25 +92,3 @@ class EngineKind:
 
     def build(self, spec: ChannelSpec, context: EngineContext) -> Engine:
         return self.factory(spec, self.validate(spec), context)
-
-
-def builtin_kinds() -> dict[str, EngineKind]:
-    """Every engine kind this build knows. Imports are local: a kind costs nothing unused."""
-    from mjrelay.engines.discord import discord_kind
-    from mjrelay.engines.sandbox import sandbox_kind
-    from mjrelay.engines.upstream import upstream_kind
-
-    kinds = [sandbox_kind(), upstream_kind(), discord_kind()]
-    return {kind.name: kind for kind in kinds}
-
-
-def validate_channel(spec: ChannelSpec, kinds: dict[str, EngineKind] | None = None) -> None:
-    """Raise ChannelConfigError unless ``spec`` names a known engine with valid options."""
-    known = kinds if kinds is not None else builtin_kinds()
-    kind = known.get(spec.engine)
-    if kind is None:
-        raise ChannelConfigError(
-            f"channel {spec.name}: unknown engine {spec.engine!r} "
-            f"(known: {', '.join(sorted(known))})"
-        )
-    kind.validate(spec)

@@ -1,15 +1,15 @@
-"""What an engine implements to take status pushes (callbacks) from its channel.
+"""What an engine gets when it takes status pushes (callbacks) from its channel.
 
 The relay routes ``POST /mj/upstream/notify/{channel}/{taskId}/{signature}`` to the engine of
-``channel``: it checks the signature, then may ask for the task (``load``, a database read) only
-when the report might change it.
+``channel`` (``Engine.verify_push``, then ``Engine.on_push``): it checks the signature, then may
+ask for the task (``load``, a database read) only when the report might change it.
 """
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any, Protocol, runtime_checkable
+from typing import Any
 
 from mjrelay.domain.task import TaskAction
 
@@ -24,10 +24,3 @@ class PushedTask:
 
 
 TaskLoader = Callable[[], Awaitable[PushedTask | None]]
-
-
-@runtime_checkable
-class PushTarget(Protocol):
-    def verify_push(self, task_id: str, signature: str) -> bool: ...
-
-    async def on_push(self, task_id: str, payload: Any, load: TaskLoader) -> bool: ...

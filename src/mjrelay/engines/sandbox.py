@@ -53,7 +53,7 @@ def banned_word_in(prompt: str, banned: list[str]) -> str | None:
     return None
 
 
-class SandboxEngine:
+class SandboxEngine(Engine):
     name = "sandbox"
 
     def __init__(self, settings: SandboxSettings, media: MediaStore, *, name: str = "") -> None:

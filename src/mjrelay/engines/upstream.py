@@ -112,7 +112,7 @@ class _Recent:
         return task_id in self._ids
 
 
-class UpstreamEngine:
+class UpstreamEngine(Engine):
     def __init__(self, spec: ChannelSpec, options: UpstreamOptions, context: EngineContext) -> None:
         self.name = spec.name
         self._options = options

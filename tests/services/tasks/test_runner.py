@@ -9,14 +9,14 @@ from typing import Any
 from mjrelay.core.settings import SandboxSettings
 from mjrelay.domain.task import TaskStatus
 from mjrelay.domain.updates import TaskUpdate
-from mjrelay.engines.base import Admission, EngineJob, UpdateSink
+from mjrelay.engines.base import Admission, Engine, EngineJob, UpdateSink
 from mjrelay.services.tasks.runner import RESTART_FAILURE
 from tests.conftest import fast_settings
 from tests.support.live import running_relay, wait_for_status
 from tests.support.wire import submit, submit_ok
 
 
-class ForgetfulEngine:
+class ForgetfulEngine(Engine):
     """Starts jobs and never finishes them; after a restart it cannot pick them up again.
 
     Like an upstream relay that lost its queue: the runner must fail such tasks, not leave them.

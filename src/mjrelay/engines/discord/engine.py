@@ -24,7 +24,7 @@ from mjrelay.core.logging import get_logger
 from mjrelay.domain.channel import ChannelSpec
 from mjrelay.domain.custom_id import ButtonKind, parse_custom_id
 from mjrelay.domain.task import TaskAction, TaskStatus
-from mjrelay.engines.base import Admission, EngineJob, TaskUpdate, UpdateSink
+from mjrelay.engines.base import Admission, Engine, EngineJob, TaskUpdate, UpdateSink
 from mjrelay.engines.discord import messages as msgs
 from mjrelay.engines.discord import payloads
 from mjrelay.engines.discord.gateway import GatewayClient, GatewaySession
@@ -54,7 +54,7 @@ class JobError(Exception):
     """A job cannot be sent; the message is the task's failReason."""
 
 
-class DiscordEngine:
+class DiscordEngine(Engine):
     def __init__(self, spec: ChannelSpec, options: DiscordOptions, context: EngineContext) -> None:
         self.name = spec.name
         self._options = options

@@ -17,7 +17,8 @@ from mjrelay.core.logging import get_logger
 from mjrelay.core.settings import Settings
 from mjrelay.domain.channel import ChannelSpec
 from mjrelay.engines.base import Engine, UpdateSink
-from mjrelay.engines.kinds import ChannelConfigError, EngineContext, EngineKind, builtin_kinds
+from mjrelay.engines.builtin import builtin_kinds
+from mjrelay.engines.kinds import ChannelConfigError, EngineContext, EngineKind
 from mjrelay.engines.registry import EngineRegistry
 from mjrelay.store.channels import ChannelStore
 

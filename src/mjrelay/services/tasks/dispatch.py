@@ -1,8 +1,9 @@
 """Handing a stored task to a channel's engine, failing over to the next channel when needed.
 
-New jobs follow the router's plan: a submit that raises, times out or answers code 3, 9 or 23
-moves the task to the next channel (every failed attempt is kept in the task's private
-``engine_state["attempts"]`` and logged). Actions and modal submits are pinned to the channel
+New jobs follow the router's plan: a submit that fails, times out, finds the channel busy or
+unavailable, or is declined by the engine (any ``ChannelProblem``, see ``tasks.errors``) moves
+the task to the next channel; every failed attempt is kept in the task's private
+``engine_state["attempts"]`` and logged. Actions and modal submits are pinned to the channel
 that made the parent task: no failover, since only that channel knows the parent's messages.
 Other refusals (banned prompt, validation) are the client's problem and are not retried.
 """
@@ -12,18 +13,26 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from mjrelay.core.errors import InternalFailure, NotFound, QueueFull, RelayError, ReturnCode
+from mjrelay.core.errors import NotFound, RelayError
 from mjrelay.core.ids import now_ms
 from mjrelay.core.logging import get_logger
 from mjrelay.domain.record import TaskRecord
 from mjrelay.engines.base import Admission, EngineJob
 from mjrelay.engines.registry import EngineRegistry
+from mjrelay.services.tasks.errors import (
+    Attempt,
+    ChannelDeclined,
+    ChannelFailed,
+    ChannelProblem,
+    ChannelUnavailable,
+    CircuitOpen,
+    NoChannelTookTheJob,
+    channel_problem,
+)
 from mjrelay.services.tasks.lifecycle import TaskLifecycle
 from mjrelay.services.tasks.router import ChannelRouter
 
 log = get_logger("mjrelay.dispatch")
-
-FAILOVER_CODES = frozenset({ReturnCode.NOT_FOUND, ReturnCode.FAILURE, ReturnCode.QUEUE_REJECTED})
 
 
 class Dispatcher:
@@ -56,41 +65,26 @@ class Dispatcher:
         job = EngineJob.from_dict(record.job)
         if plan is None:
             return await self._pinned(record, job)
-        attempts: list[dict[str, Any]] = list(record.engine_state.get("attempts", []))
-        last_error: RelayError | None = None
+        attempts = [_attempt_from(entry) for entry in record.engine_state.get("attempts", [])]
+        problems: list[ChannelProblem] = []
         for channel in plan:
             if channel != record.engine:
                 await self._move(record, channel, attempts)
             try:
-                admission = await self._submit(channel, job)
-            except RelayError as exc:
-                if exc.code not in FAILOVER_CODES:
-                    raise
-                attempts.append(
-                    {
-                        "channel": channel,
-                        "code": int(exc.code),
-                        "error": exc.description,
-                        "at": now_ms(),
-                    }
-                )
+                return await self._submit(channel, job)
+            except ChannelProblem as problem:
+                attempts.append(Attempt(channel, int(problem.code), problem.description, now_ms()))
+                problems.append(problem)
                 log.warning(
                     "submit attempt failed",
                     task_id=record.id,
                     channel=channel,
-                    code=int(exc.code),
-                    error=exc.description,
+                    problem=type(problem).__name__,
+                    error=problem.description,
                 )
-                last_error = exc
-                continue
-            return admission
-        if last_error is None:
+        if not problems:
             raise NotFound("no channel is available")
-        if all(attempt["code"] == ReturnCode.QUEUE_REJECTED for attempt in attempts):
-            raise QueueFull("Queue is full, please try again later")
-        raise type(last_error)(
-            f"submit failed on every channel ({len(attempts)} attempts): {last_error.description}"
-        )
+        raise NoChannelTookTheJob(problems, attempts)
 
     async def _pinned(self, record: TaskRecord, job: EngineJob) -> Admission:
         spec = self._registry.spec(record.engine)
@@ -100,35 +94,43 @@ class Dispatcher:
         return await self._submit(record.engine, job)
 
     async def _submit(self, channel: str, job: EngineJob) -> Admission:
-        """One attempt on one channel, feeding its breaker; raises RelayError on any failure."""
+        """One attempt on one channel, feeding its breaker.
+
+        Raises a ``ChannelProblem`` when the channel did not take the job, or the engine's own
+        ``RelayError`` for a refusal that is the client's problem (banned prompt, validation).
+        """
         engine = self._registry.get(channel)
-        breaker = self.router.breakers.of(channel)
         if engine is None:
-            raise NotFound(f"channel {channel} is not running")
-        # Engines may decline a job they cannot serve (e.g. a Discord account without the Niji
-        # bot) before it is tried: that is not a failure of the channel, so no breaker count.
-        refusal = getattr(engine, "refusal", None)
-        reason = refusal(job) if callable(refusal) else None
+            raise ChannelUnavailable(channel, f"channel {channel} is not running")
+        # Declining a job the engine cannot serve is not a failure of the channel: it is checked
+        # before the breaker, so it neither counts nor takes a half-open probe.
+        reason = engine.refusal(job)
         if reason:
-            raise NotFound(str(reason))
+            raise ChannelDeclined(channel, reason)
+        breaker = self.router.breakers.of(channel)
         if not breaker.acquire():
-            raise NotFound(f"channel {channel} is unavailable (circuit open)")
+            raise CircuitOpen(channel, f"channel {channel} is paused after repeated failures")
         try:
             admission = await asyncio.wait_for(engine.submit(job), self._submit_timeout)
         except RelayError as exc:
-            if exc.code in (ReturnCode.NOT_FOUND, ReturnCode.FAILURE):
+            problem = channel_problem(channel, exc)
+            if problem is not None and problem.blames_channel:
                 breaker.failure()
             else:
                 breaker.success()  # the channel answered sensibly (busy, banned word...)
-            raise
+            if problem is None:
+                raise
+            raise problem from exc
         except TimeoutError as exc:
             breaker.failure()
             await self._cancel_quietly(channel, job.task_id)
-            raise InternalFailure(f"channel {channel} did not answer the submit in time") from exc
+            raise ChannelFailed(
+                channel, f"channel {channel} did not answer the submit in time"
+            ) from exc
         except Exception as exc:
             breaker.failure()
             log.exception("engine submit raised", task_id=job.task_id, channel=channel)
-            raise InternalFailure(f"channel {channel} failed to take the job") from exc
+            raise ChannelFailed(channel, f"channel {channel} failed to take the job") from exc
         breaker.success()
         return admission
 
@@ -140,14 +142,27 @@ class Dispatcher:
         except Exception:
             log.exception("cancel after submit timeout failed", task_id=task_id, channel=channel)
 
-    async def _move(self, record: TaskRecord, channel: str, attempts: list[dict[str, Any]]) -> None:
+    async def _move(self, record: TaskRecord, channel: str, attempts: list[Attempt]) -> None:
         """Re-point a not-yet-accepted task at the next channel, keeping the attempt history."""
         async with self._lifecycle.locks.hold(record.id):
             fresh = await self._lifecycle.store.get(record.id)
             if fresh is not None:
                 record.version = fresh.version
             record.engine = channel
-            record.engine_state = {**record.engine_state, "attempts": list(attempts)}
+            record.engine_state = {
+                **record.engine_state,
+                "attempts": [attempt.to_dict() for attempt in attempts],
+            }
             await self._lifecycle.store.save(record)
         await self.router.note(record)
         log.info("task moved to channel", task_id=record.id, channel=channel)
+
+
+def _attempt_from(entry: dict[str, Any]) -> Attempt:
+    """An attempt stored by an earlier dispatch of the same task (e.g. before a redispatch)."""
+    return Attempt(
+        channel=str(entry.get("channel", "")),
+        code=int(entry.get("code", 0)),
+        error=str(entry.get("error", "")),
+        at=int(entry.get("at", 0)),
+    )

@@ -57,13 +57,14 @@ class ChannelRouter:
     # ---- routing -----------------------------------------------------------------------------
 
     def eligible(self, spec: ChannelSpec, mode: str) -> bool:
+        engine = self.registry.get(spec.name)
         return (
-            spec.active
+            engine is not None
+            and spec.active
             and spec.serves(mode)
-            and self.registry.get(spec.name) is not None
             and self.breakers.of(spec.name).available()
             and (spec.max_concurrency == 0 or self.inflight(spec.name) < spec.max_concurrency)
-            and _accepting(self.registry.get(spec.name))
+            and engine.accepting()
         )
 
     def plan(self, mode: str) -> list[str]:
@@ -75,13 +76,15 @@ class ChannelRouter:
         order: list[str] = []
         for _priority, group in groupby(specs, key=lambda spec: spec.priority):
             weighted = self._weighted_order(list(group))
-            # Least busy first among equals, for engines that report it (stable: weights
-            # still decide between equally busy channels).
-            weighted.sort(
-                key=lambda spec: (spec.weight == 0, _occupancy(self.registry.get(spec.name)))
-            )
+            # Least busy first among equals (stable: weights still decide between equally busy
+            # channels; engines that do not measure it report 0, idle).
+            weighted.sort(key=lambda spec: (spec.weight == 0, self._occupancy(spec.name)))
             order.extend(spec.name for spec in weighted)
         return order
+
+    def _occupancy(self, channel: str) -> float:
+        engine = self.registry.get(channel)
+        return 0.0 if engine is None else engine.occupancy()
 
     def _weighted_order(self, specs: list[ChannelSpec]) -> list[ChannelSpec]:
         """Weighted random permutation (Efraimidis-Spirakis keys); weight 0 goes last."""
@@ -94,15 +97,3 @@ class ChannelRouter:
             keyed.append((key, spec))
         keyed.sort(key=lambda pair: pair[0], reverse=True)
         return [spec for _key, spec in keyed]
-
-
-def _accepting(engine: object) -> bool:
-    """Engines may say they cannot take jobs at all (e.g. a disabled Discord account)."""
-    check = getattr(engine, "accepting", None)
-    return bool(check()) if callable(check) else True
-
-
-def _occupancy(engine: object) -> float:
-    """Engines may report how busy they are (0 idle, 1 full); others count as idle."""
-    measure = getattr(engine, "occupancy", None)
-    return float(measure()) if callable(measure) else 0.0
