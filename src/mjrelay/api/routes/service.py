@@ -9,6 +9,7 @@ from fastapi.responses import StreamingResponse
 from sqlalchemy import text
 
 from mjrelay import __version__
+from mjrelay.api.contract import errors
 from mjrelay.api.deps import CurrentRelay
 from mjrelay.core.errors import TaskNotFound
 
@@ -35,7 +36,7 @@ async def healthz(relay: CurrentRelay) -> dict[str, Any]:
     return {"status": "ok"}
 
 
-@router.get("/mj/image/{key}", response_class=StreamingResponse)
+@router.get("/mj/image/{key}", response_class=StreamingResponse, responses=errors(404))
 async def image(key: str, relay: CurrentRelay) -> StreamingResponse:
     """Images need no key (browsers load them) but their names cannot be guessed.
 
