@@ -54,7 +54,7 @@ CHECKS = [
 # - the dashboard (``/ui``) is not in the document at all (static files, ``include_in_schema``
 #   off), so there is nothing to fuzz there.
 EXCLUDED_PATH = re.compile(r"/stream$")
-EXAMPLES_PER_OPERATION = 10
+EXAMPLES_PER_OPERATION = 80
 
 
 @dataclass(frozen=True)

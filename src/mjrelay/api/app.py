@@ -17,7 +17,12 @@ from mjrelay.api.contract import declare_error_statuses, without_unused_validati
 from mjrelay.api.deps import BaseURLs, KeyCache
 from mjrelay.api.errors import install_error_handlers
 from mjrelay.api.fast_fetch import FastFetch
-from mjrelay.api.middleware import BodyLimitMiddleware, JsonBodyMiddleware, ModePrefixMiddleware
+from mjrelay.api.middleware import (
+    BodyLimitMiddleware,
+    JsonBodyMiddleware,
+    ModePrefixMiddleware,
+    NulInURLMiddleware,
+)
 from mjrelay.api.routes import account, admin, metrics, service, streams, submit, tasks, upstream
 from mjrelay.api.routes.ui import install_ui
 from mjrelay.wiring import Relay
@@ -89,9 +94,11 @@ def create_app(relay: Relay, *, manage_lifecycle: bool = True) -> FastAPI:
     for module in (service, submit, tasks, account, admin, metrics, streams, upstream):
         app.include_router(declare_error_statuses(module.router))
     install_ui(app)
-    # Pure ASGI middleware, outermost last: mode prefix -> body limit -> JSON body -> routes.
+    # Pure ASGI middleware, outermost last: mode prefix -> NUL in URL -> body limit -> JSON body
+    # -> routes.
     app.add_middleware(JsonBodyMiddleware)
     app.add_middleware(BodyLimitMiddleware, max_bytes=relay.settings.max_body_bytes)
+    app.add_middleware(NulInURLMiddleware)
     app.add_middleware(ModePrefixMiddleware)
     if relay.settings.cors_origins:
         # Off unless configured: browsers may then call the API from these origins only.

@@ -1,5 +1,5 @@
-"""Plain ASGI middleware (cheap on the hot path): mode-prefixed aliases, a body size cap, and
-request bodies read as JSON whatever their label."""
+"""Plain ASGI middleware (cheap on the hot path): mode-prefixed aliases, a body size cap,
+request bodies read as JSON whatever their label, and no NUL characters in URLs."""
 
 from __future__ import annotations
 
@@ -7,6 +7,9 @@ import json
 
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from mjrelay.api.errors import envelope
+from mjrelay.core.errors import ReturnCode
 
 MODE_PREFIXES = {"/mj-fast/mj": "fast", "/mj-relax/mj": "relax", "/mj-turbo/mj": "turbo"}
 
@@ -28,6 +31,31 @@ class ModePrefixMiddleware:
                         scope["raw_path"] = scope["path"].encode()
                         scope["mjrelay.mode"] = mode
                         break
+        await self.app(scope, receive, send)
+
+
+class NulInURLMiddleware:
+    """Refuses a NUL character in the path or query string with the 400 envelope.
+
+    No task id, key, channel name or filter contains one, and PostgreSQL cannot even compare text
+    with a NUL (the query fails), so such a request could only end as a server error. Checked
+    here once for every route instead of in each lookup.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            query: bytes = scope.get("query_string", b"")
+            if "\x00" in scope["path"] or b"%00" in query or b"\x00" in query:
+                refusal = envelope(
+                    int(ReturnCode.VALIDATION_ERROR),
+                    "url: must not contain NUL characters",
+                    status=400,
+                )
+                await refusal(scope, receive, send)
+                return
         await self.app(scope, receive, send)
 
 

@@ -11,10 +11,10 @@ from pydantic import Field
 
 from mjrelay.api.admin_auth import Admin
 from mjrelay.api.deps import BaseURL, CurrentRelay
-from mjrelay.api.wire import Envelope
+from mjrelay.api.wire import Envelope, RequestModel
 from mjrelay.core.errors import NotFound, ValidationFailed
 from mjrelay.core.money import InvalidAmount, parse_amount
-from mjrelay.domain.task import TaskAction, TaskStatus, WireModel
+from mjrelay.domain.task import TaskAction, TaskStatus
 from mjrelay.media.store import BASE_URL_MARKER
 from mjrelay.services.channels.admin import channel_listing, switch_channel
 from mjrelay.services.channels.manager import declared_channels
@@ -27,38 +27,42 @@ from mjrelay.wiring import Relay
 
 router = APIRouter(prefix="/admin", tags=["admin"])
 
+# Requests per second a key may be allowed: beyond this, "unlimited" (0) is what is meant, and
+# the rate limiter's arithmetic on huge floats would overflow.
+MAX_RATE_PER_SECOND = 1_000_000.0
+
 # A key id in a path: beyond the id column's range it can name no key (400, not a server error).
 KeyId = Annotated[int, Path(ge=1, le=MAX_INT)]
 
 
-class TenantRequest(WireModel):
+class TenantRequest(RequestModel):
     name: str = ""
 
 
-class KeyRequest(WireModel):
+class KeyRequest(RequestModel):
     name: str = ""
     tenant: str | None = None
     balance: Any = Field(None, description="Starting balance; null = unlimited.")
-    rate_per_second: float | None = Field(None, ge=0, allow_inf_nan=False)
+    rate_per_second: float | None = Field(None, ge=0, le=MAX_RATE_PER_SECOND, allow_inf_nan=False)
     max_in_flight: int | None = Field(None, ge=0, le=MAX_INT)
 
 
-class AmountRequest(WireModel):
+class AmountRequest(RequestModel):
     amount: Any = None
     note: str = Field("", max_length=200)
 
 
-class BalanceRequest(WireModel):
+class BalanceRequest(RequestModel):
     balance: Any = Field(None, description="New balance; null = unlimited.")
     note: str = Field("", max_length=200)
 
 
-class LimitsRequest(WireModel):
-    rate_per_second: float | None = Field(None, ge=0, allow_inf_nan=False)
+class LimitsRequest(RequestModel):
+    rate_per_second: float | None = Field(None, ge=0, le=MAX_RATE_PER_SECOND, allow_inf_nan=False)
     max_in_flight: int | None = Field(None, ge=0, le=MAX_INT)
 
 
-class PricesRequest(WireModel):
+class PricesRequest(RequestModel):
     prices: dict[str, Any] = Field(default_factory=dict, description="ACTION: price or null.")
     mode_multipliers: dict[str, Any] = Field(default_factory=dict)
 
