@@ -13,8 +13,10 @@ run, so a failure reproduces), no shrinking beyond Hypothesis' defaults' cost.
 
 from __future__ import annotations
 
+import asyncio
 import re
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -34,6 +36,7 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 from tests.conftest import fast_settings
+from tests.support.databases import fresh_postgres_database
 
 from mjrelay.api.app import create_app
 from mjrelay.wiring import Relay
@@ -53,8 +56,9 @@ CHECKS = [
 #   covers them with a real SSE reader.
 # - the dashboard (``/ui``) is not in the document at all (static files, ``include_in_schema``
 #   off), so there is nothing to fuzz there.
+POSTGRES = pytest.mark.postgres
 EXCLUDED_PATH = re.compile(r"/stream$")
-EXAMPLES_PER_OPERATION = 80
+EXAMPLES_PER_OPERATION = 10
 
 
 @dataclass(frozen=True)
@@ -69,25 +73,48 @@ class Fuzzed:
         return {"Authorization": f"Bearer {self.user_key}"}
 
 
-@pytest.fixture(scope="module")
-def fuzzed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Fuzzed]:
+@contextmanager
+def database_url(kind: str) -> Iterator[str]:
+    """The relay's database: its default SQLite file (""), or a throwaway PostgreSQL database.
+
+    Both, because they refuse different input: PostgreSQL text cannot hold NUL, its ids are
+    32-bit; SQLite refuses integers beyond 64 bits.
+    """
+    if kind == "sqlite":
+        yield ""
+        return
+    with asyncio.Runner() as runner:  # one loop: the database is created and dropped on it
+        database = fresh_postgres_database()
+        url = runner.run(database.__aenter__())
+        try:
+            yield url
+        finally:
+            runner.run(database.__aexit__(None, None, None))
+
+
+@pytest.fixture(scope="module", params=["sqlite", pytest.param("postgresql", marks=POSTGRES)])
+def fuzzed(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Fuzzed]:
     """The served document of a relay on a temp dir, with its lifespan run by schemathesis."""
-    data_dir: Path = tmp_path_factory.mktemp("fuzz") / "data"
-    relay_settings = fast_settings(data_dir, admin_token=SecretStr(ADMIN_TOKEN))
-    app = create_app(Relay.build(relay_settings))
-    # Loading the document starts the app's lifespan (the relay) in schemathesis' event loop.
-    schema = from_asgi("/openapi.json", app)
-    created = (
-        schema["/admin/keys"]["POST"]
-        .Case(body={"name": "fuzz"}, headers=dict(ADMIN_HEADERS))
-        .call()
-    )
-    assert created.status_code == 200, created.text
-    user_key: str = created.json()["result"]["key"]
-    try:
-        yield Fuzzed(schema, user_key)
-    finally:
-        shutdown_lifespans()
+    with database_url(request.param) as url:
+        data_dir: Path = tmp_path_factory.mktemp("fuzz") / "data"
+        relay_settings = fast_settings(
+            data_dir, admin_token=SecretStr(ADMIN_TOKEN), database_url=url
+        )
+        app = create_app(Relay.build(relay_settings))
+        # Loading the document starts the app's lifespan (the relay) in schemathesis' event loop.
+        schema = from_asgi("/openapi.json", app)
+        try:
+            created = (
+                schema["/admin/keys"]["POST"]
+                .Case(body={"name": "fuzz"}, headers=dict(ADMIN_HEADERS))
+                .call()
+            )
+            assert created.status_code == 200, created.text
+            yield Fuzzed(schema, created.json()["result"]["key"])
+        finally:
+            shutdown_lifespans()
 
 
 @dataclass
