@@ -15,9 +15,11 @@ from typing import Any
 import httpx
 import pytest
 from pydantic import SecretStr
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import create_async_engine
 from tests.conftest import fast_settings
-from tests.support.databases import fresh_postgres_database
-from tests.support.live import LiveRelay
+from tests.support.databases import POSTGRES_ADMIN_URL, fresh_postgres_database
+from tests.support.live import LiveRelay, running_relay
 
 from mjrelay.core.settings import Settings
 
@@ -32,6 +34,17 @@ async def settings(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncItera
         return
     async with fresh_postgres_database() as url:
         yield fast_settings(tmp_path / "data", admin_token=SecretStr(TOKEN), database_url=url)
+
+
+async def drop_database(url: str) -> None:
+    """Drops the relay's database under it (its open connections are terminated)."""
+    admin = create_async_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    try:
+        async with admin.connect() as connection:
+            name = url.rpartition("/")[2]
+            await connection.execute(text(f'DROP DATABASE "{name}" WITH (FORCE)'))
+    finally:
+        await admin.dispose()
 
 
 def assert_refused(response: httpx.Response, field: str) -> None:
@@ -164,3 +177,21 @@ async def test_nul_in_user_bodies(live: LiveRelay, path: str, body: Any, field: 
         answer = await user.post(path, json=body)
         assert_refused(answer, field)
         assert "NUL" in answer.json()["description"]
+
+
+# ---- health: a database that is gone is a declared 503, not a 500 ---------------------------
+
+
+@pytest.mark.postgres
+async def test_health_is_503_when_the_database_is_gone(tmp_path: Path) -> None:
+    async with fresh_postgres_database() as url:
+        settings = fast_settings(tmp_path / "data", database_url=url)
+        async with running_relay(settings) as live, live.client() as http:
+            assert (await http.get("/healthz")).json() == {"status": "ok"}
+            await drop_database(url)
+            answer = await http.get("/healthz")
+            assert answer.status_code == 503, answer.text
+            assert answer.json()["code"] == 9
+            assert answer.json()["description"] == "database: unavailable"
+            declared = (await http.get("/openapi.json")).json()["paths"]["/healthz"]["get"]
+            assert "503" in declared["responses"]

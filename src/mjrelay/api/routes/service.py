@@ -11,9 +11,11 @@ from sqlalchemy import text
 from mjrelay import __version__
 from mjrelay.api.contract import errors
 from mjrelay.api.deps import CurrentRelay
-from mjrelay.core.errors import TaskNotFound
+from mjrelay.core.errors import InternalFailure, TaskNotFound
+from mjrelay.core.logging import get_logger
 
 router = APIRouter(tags=["service"])
+log = get_logger("mjrelay.api")
 
 
 @router.get("/")
@@ -29,10 +31,16 @@ async def landing() -> dict[str, Any]:
     }
 
 
-@router.get("/healthz")
+@router.get("/healthz", responses=errors(503))
 async def healthz(relay: CurrentRelay) -> dict[str, Any]:
-    async with relay.db.engine.connect() as connection:
-        await connection.execute(text("SELECT 1"))
+    """200 while the database answers; 503 (the envelope) when it does not, so a load balancer
+    takes the instance out instead of seeing a server error."""
+    try:
+        async with relay.db.engine.connect() as connection:
+            await connection.execute(text("SELECT 1"))
+    except Exception as exc:  # whatever the driver raises, the instance is not healthy
+        log.warning("health check failed", error=type(exc).__name__, detail=str(exc)[:200])
+        raise InternalFailure("database: unavailable", http_status=503) from exc
     return {"status": "ok"}
 
 
