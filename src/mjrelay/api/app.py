@@ -6,16 +6,23 @@ import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from functools import partial
+from typing import Any
 
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from mjrelay import __version__
+from mjrelay.api.contract import declare_error_statuses, without_unused_validation_status
 from mjrelay.api.deps import BaseURLs, KeyCache
 from mjrelay.api.errors import install_error_handlers
 from mjrelay.api.fast_fetch import FastFetch
-from mjrelay.api.middleware import BodyLimitMiddleware, ModePrefixMiddleware
+from mjrelay.api.middleware import (
+    BodyLimitMiddleware,
+    JsonBodyMiddleware,
+    ModePrefixMiddleware,
+    NulInURLMiddleware,
+)
 from mjrelay.api.routes import account, admin, metrics, service, streams, submit, tasks, upstream
 from mjrelay.api.routes.ui import install_ui
 from mjrelay.wiring import Relay
@@ -58,6 +65,12 @@ class RelayApp(FastAPI):
         else:
             await self.front(scope, receive, send)
 
+    def openapi(self) -> dict[str, Any]:
+        """FastAPI's document, less the 422 answers this app never gives (``api.contract``)."""
+        if self.openapi_schema is None:
+            self.openapi_schema = without_unused_validation_status(super().openapi())
+        return self.openapi_schema
+
 
 def create_app(relay: Relay, *, manage_lifecycle: bool = True) -> FastAPI:
     """Build the app around a relay; with ``manage_lifecycle`` the app starts and stops it."""
@@ -78,17 +91,14 @@ def create_app(relay: Relay, *, manage_lifecycle: bool = True) -> FastAPI:
     app.state.key_cache = key_cache = KeyCache(relay.settings.auth_cache_seconds)
     app.state.base_urls = base_urls = BaseURLs(relay.settings.public_url)
     install_error_handlers(app)
-    app.include_router(service.router)
-    app.include_router(submit.router)
-    app.include_router(tasks.router)
-    app.include_router(account.router)
-    app.include_router(admin.router)
-    app.include_router(metrics.router)
-    app.include_router(streams.router)
-    app.include_router(upstream.router)
+    for module in (service, submit, tasks, account, admin, metrics, streams, upstream):
+        app.include_router(declare_error_statuses(module.router))
     install_ui(app)
-    # Pure ASGI middleware, outermost last: mode prefix -> body limit -> routes.
+    # Pure ASGI middleware, outermost last: mode prefix -> NUL in URL -> body limit -> JSON body
+    # -> routes.
+    app.add_middleware(JsonBodyMiddleware)
     app.add_middleware(BodyLimitMiddleware, max_bytes=relay.settings.max_body_bytes)
+    app.add_middleware(NulInURLMiddleware)
     app.add_middleware(ModePrefixMiddleware)
     if relay.settings.cors_origins:
         # Off unless configured: browsers may then call the API from these origins only.

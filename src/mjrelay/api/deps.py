@@ -123,10 +123,12 @@ class BaseURLs:
             if name == b"host":
                 host = value
                 break
+        server = scope.get("server")
         key = (
             scope.get("scheme"),
             host,
-            scope.get("server"),
+            # ASGI allows any two-item iterable here; some servers and test clients send a list.
+            None if server is None else tuple(server),
             scope.get("root_path"),
             scope.get("app_root_path"),
         )

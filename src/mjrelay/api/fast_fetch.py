@@ -8,10 +8,10 @@ cache), ``TaskService.fetch_wire`` (tenant isolation: a foreign id is a 404 like
 ``with_base`` (base-URL substitution) and the error envelopes of ``api.errors``.
 
 Only a plain ``GET /mj/task/{id}/fetch`` is served here. Everything else goes on to FastAPI
-unchanged, including fetches with a mode prefix (``/mj-fast/...``), with a request body
-(``Content-Length``, so the body limit still answers 413), from a browser on another origin
-(``Origin``, so CORS applies), with a trailing slash, or in an app
-mounted under a root path; FastAPI's ``fetch`` route serves those and documents the endpoint.
+unchanged, including fetches with a mode prefix (``/mj-fast/...``), with a NUL in the id (the
+URL check answers 400), with a request body (``Content-Length``, so the body limit still answers
+413), from a browser on another origin (``Origin``, so CORS applies), with a trailing slash, or in
+an app mounted under a root path; FastAPI's ``fetch`` route serves those and documents the endpoint.
 """
 
 from __future__ import annotations
@@ -44,7 +44,8 @@ class FastFetch:
             if path.startswith(_PREFIX) and path.endswith(_SUFFIX):
                 task_id = path[len(_PREFIX) : -len(_SUFFIX)]
                 one_segment = bool(task_id) and "/" not in task_id
-                if one_segment and await self._fetch(task_id, scope, receive, send):
+                plain = one_segment and "\x00" not in task_id
+                if plain and await self._fetch(task_id, scope, receive, send):
                     return
         await self.app(scope, receive, send)
 

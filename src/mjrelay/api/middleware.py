@@ -1,4 +1,5 @@
-"""Plain ASGI middleware (cheap on the hot path): mode-prefixed aliases and a body size cap."""
+"""Plain ASGI middleware (cheap on the hot path): mode-prefixed aliases, a body size cap,
+request bodies read as JSON whatever their label, and no NUL characters in URLs."""
 
 from __future__ import annotations
 
@@ -6,6 +7,9 @@ import json
 
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from mjrelay.api.errors import envelope
+from mjrelay.core.errors import ReturnCode
 
 MODE_PREFIXES = {"/mj-fast/mj": "fast", "/mj-relax/mj": "relax", "/mj-turbo/mj": "turbo"}
 
@@ -27,6 +31,66 @@ class ModePrefixMiddleware:
                         scope["raw_path"] = scope["path"].encode()
                         scope["mjrelay.mode"] = mode
                         break
+        await self.app(scope, receive, send)
+
+
+class NulInURLMiddleware:
+    """Refuses a NUL character in the path or query string with the 400 envelope.
+
+    No task id, key, channel name or filter contains one, and PostgreSQL cannot even compare text
+    with a NUL (the query fails), so such a request could only end as a server error. Checked
+    here once for every route instead of in each lookup.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            query: bytes = scope.get("query_string", b"")
+            if "\x00" in scope["path"] or b"%00" in query or b"\x00" in query:
+                refusal = envelope(
+                    int(ReturnCode.VALIDATION_ERROR),
+                    "url: must not contain NUL characters",
+                    status=400,
+                )
+                await refusal(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
+
+
+_JSON_CONTENT_TYPE = (b"content-type", b"application/json")
+_METHODS_WITH_BODY = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+
+
+def _is_json_label(value: bytes) -> bool:
+    media_type = value.split(b";", 1)[0].strip().lower()
+    return media_type == b"application/json" or media_type.endswith(b"+json")
+
+
+class JsonBodyMiddleware:
+    """Every request body of this API is JSON, whatever its ``Content-Type`` says.
+
+    ``curl -d`` labels a body ``application/x-www-form-urlencoded``, other clients send
+    ``text/plain`` or no label at all, and FastAPI parses a body as JSON only when it is labelled
+    so (anything else reaches the body model as raw bytes and fails as "not an object"). Relabelling
+    the request here, in one place, makes every route parse its body as JSON; a body that is not
+    JSON still gets the 400 envelope naming the body (``api.errors``). No route takes form data.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["method"] in _METHODS_WITH_BODY:
+            headers: list[tuple[bytes, bytes]] = scope["headers"]
+            labels = [value for name, value in headers if name == b"content-type"]
+            if len(labels) != 1 or not _is_json_label(labels[0]):
+                scope = dict(scope)
+                scope["headers"] = [
+                    *(item for item in headers if item[0] != b"content-type"),
+                    _JSON_CONTENT_TYPE,
+                ]
         await self.app(scope, receive, send)
 
 

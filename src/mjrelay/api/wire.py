@@ -16,35 +16,42 @@ from mjrelay.domain.task import Task, WireModel
 __all__ = ["Task"]
 
 
-def _has_lone_surrogate(value: object, depth: int = 0) -> bool:
+def _unstorable_text(value: object, depth: int = 0) -> str | None:
+    """Why a string in ``value`` (searched through lists and dicts) cannot be stored, or None."""
     if isinstance(value, str):
         try:
             value.encode("utf-8")
         except UnicodeEncodeError:
-            return True
-        return False
+            return "not valid Unicode text (lone surrogate)"
+        # PostgreSQL text cannot hold NUL (SQLite can): refuse it on every database alike.
+        return "must not contain NUL characters" if "\x00" in value else None
     if depth > 32:
-        return False
+        return None
     if isinstance(value, list):
-        return any(_has_lone_surrogate(item, depth + 1) for item in value)
-    if isinstance(value, dict):
-        return any(
-            _has_lone_surrogate(k, depth + 1) or _has_lone_surrogate(v, depth + 1)
-            for k, v in value.items()
-        )
-    return False
+        items: list[object] = value
+    elif isinstance(value, dict):
+        items = [part for pair in value.items() for part in pair]
+    else:
+        return None
+    for item in items:
+        problem = _unstorable_text(item, depth + 1)
+        if problem is not None:
+            return problem
+    return None
 
 
 class RequestModel(WireModel):
     """Base of request bodies. JSON may spell lone UTF-16 surrogates (``"\\ud800"``), which no
-    UTF-8 store or response can hold: refuse them up front (code 4 naming the field), instead of
-    failing deep inside the service with a 500."""
+    UTF-8 store or response can hold, and NUL characters (``"\\u0000"``), which PostgreSQL text
+    cannot hold: refuse them up front (code 4 naming the field), instead of failing deep inside
+    the service with a 500."""
 
     @field_validator("*", mode="before")
     @classmethod
-    def _valid_unicode(cls, value: object) -> object:
-        if _has_lone_surrogate(value):
-            raise ValueError("not valid Unicode text (lone surrogate)")
+    def _storable_text(cls, value: object) -> object:
+        problem = _unstorable_text(value)
+        if problem is not None:
+            raise ValueError(problem)
         return value
 
 

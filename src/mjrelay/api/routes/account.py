@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Query
 
+from mjrelay.api.contract import errors
 from mjrelay.api.deps import CurrentPrincipal, CurrentRelay
 from mjrelay.api.wire import Envelope
 from mjrelay.core.money import show
+from mjrelay.store.ranges import MAX_INT
 
 router = APIRouter(prefix="/mj", tags=["account"])
 
@@ -33,7 +35,9 @@ async def ledger(
     principal: CurrentPrincipal,
     relay: CurrentRelay,
     limit: int = Query(50, ge=1, le=500),
-    before: int | None = Query(None, ge=1, description="Cursor: entries older than this id."),
+    before: int | None = Query(
+        None, ge=1, le=MAX_INT, description="Cursor: entries older than this id."
+    ),
 ) -> Envelope:
     """Recent balance movements of the calling key only (newest first), for its usage view.
 
@@ -50,7 +54,7 @@ async def callback_secret(principal: CurrentPrincipal, relay: CurrentRelay) -> E
     return Envelope(code=1, description="Success", result=secret)
 
 
-@router.get("/task/{task_id}/callbacks", response_model=Envelope)
+@router.get("/task/{task_id}/callbacks", response_model=Envelope, responses=errors(404))
 async def callbacks(task_id: str, principal: CurrentPrincipal, relay: CurrentRelay) -> Envelope:
     """The delivery log of the task's notifyHook: every state queued and every attempt."""
     await relay.tasks.fetch_wire(principal.tenant_id, task_id)  # 404 unless the caller's

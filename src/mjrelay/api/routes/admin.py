@@ -3,58 +3,66 @@
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Any
+from typing import Annotated, Any
 
 import orjson
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Path, Query
 from pydantic import Field
 
 from mjrelay.api.admin_auth import Admin
 from mjrelay.api.deps import BaseURL, CurrentRelay
-from mjrelay.api.wire import Envelope
+from mjrelay.api.wire import Envelope, RequestModel
 from mjrelay.core.errors import NotFound, ValidationFailed
 from mjrelay.core.money import InvalidAmount, parse_amount
-from mjrelay.domain.task import TaskAction, TaskStatus, WireModel
+from mjrelay.domain.task import TaskAction, TaskStatus
 from mjrelay.media.store import BASE_URL_MARKER
 from mjrelay.services.channels.admin import channel_listing, switch_channel
 from mjrelay.services.channels.manager import declared_channels
 from mjrelay.services.operator.admin import key_json
 from mjrelay.store.audit import AuditStore
 from mjrelay.store.channels import ChannelStore
+from mjrelay.store.ranges import MAX_BIG_INT, MAX_INT
 from mjrelay.store.search import TaskQuery
 from mjrelay.wiring import Relay
 
 router = APIRouter(prefix="/admin", tags=["admin"])
 
+# Requests per second a key may be allowed: beyond this, "unlimited" (0) is what is meant, and
+# the rate limiter's arithmetic on huge floats would overflow.
+MAX_RATE_PER_SECOND = 1_000_000.0
 
-class TenantRequest(WireModel):
+# A key id in a path: beyond the id column's range it can name no key (400, not a server error).
+KeyId = Annotated[int, Path(ge=1, le=MAX_INT)]
+
+
+class TenantRequest(RequestModel):
     name: str = ""
 
 
-class KeyRequest(WireModel):
+class KeyRequest(RequestModel):
     name: str = ""
     tenant: str | None = None
     balance: Any = Field(None, description="Starting balance; null = unlimited.")
-    rate_per_second: float | None = Field(None, ge=0)
-    max_in_flight: int | None = Field(None, ge=0)
+    rate_per_second: float | None = Field(None, ge=0, le=MAX_RATE_PER_SECOND, allow_inf_nan=False)
+    max_in_flight: int | None = Field(None, ge=0, le=MAX_INT)
 
 
-class AmountRequest(WireModel):
+class AmountRequest(RequestModel):
     amount: Any = None
     note: str = Field("", max_length=200)
 
 
-class BalanceRequest(WireModel):
+class BalanceRequest(RequestModel):
     balance: Any = Field(None, description="New balance; null = unlimited.")
     note: str = Field("", max_length=200)
 
 
-class LimitsRequest(WireModel):
-    rate_per_second: float | None = Field(None, ge=0)
-    max_in_flight: int | None = Field(None, ge=0)
+class LimitsRequest(RequestModel):
+    rate_per_second: float | None = Field(None, ge=0, le=MAX_RATE_PER_SECOND, allow_inf_nan=False)
+    max_in_flight: int | None = Field(None, ge=0, le=MAX_INT)
 
 
-class PricesRequest(WireModel):
+class PricesRequest(RequestModel):
     prices: dict[str, Any] = Field(default_factory=dict, description="ACTION: price or null.")
     mode_multipliers: dict[str, Any] = Field(default_factory=dict)
 
@@ -90,7 +98,9 @@ async def create_tenant(body: TenantRequest, admin: Admin, relay: CurrentRelay) 
 
 @router.get("/keys", response_model=Envelope)
 async def keys(
-    _admin: Admin, relay: CurrentRelay, tenant_id: int | None = Query(None, alias="tenantId")
+    _admin: Admin,
+    relay: CurrentRelay,
+    tenant_id: int | None = Query(None, alias="tenantId", ge=1, le=MAX_INT),
 ) -> Envelope:
     return _ok([key_json(a) for a in await relay.ops.admin.keys(tenant_id=tenant_id)])
 
@@ -110,12 +120,12 @@ async def create_key(body: KeyRequest, admin: Admin, relay: CurrentRelay) -> Env
 
 
 @router.get("/keys/{key_id}", response_model=Envelope)
-async def key(key_id: int, _admin: Admin, relay: CurrentRelay) -> Envelope:
+async def key(key_id: KeyId, _admin: Admin, relay: CurrentRelay) -> Envelope:
     return _ok(key_json(await relay.ops.admin.key(key_id)))
 
 
 @router.post("/keys/{key_id}/revoke", response_model=Envelope)
-async def revoke(key_id: int, admin: Admin, relay: CurrentRelay) -> Envelope:
+async def revoke(key_id: KeyId, admin: Admin, relay: CurrentRelay) -> Envelope:
     count = await relay.ops.admin.revoke_key(str(key_id), actor=admin)
     if count == 0:
         raise ValidationFailed(f"key {key_id}: no active key with this id")
@@ -123,7 +133,7 @@ async def revoke(key_id: int, admin: Admin, relay: CurrentRelay) -> Envelope:
 
 
 @router.post("/keys/{key_id}/topup", response_model=Envelope)
-async def top_up(key_id: int, body: AmountRequest, admin: Admin, relay: CurrentRelay) -> Envelope:
+async def top_up(key_id: KeyId, body: AmountRequest, admin: Admin, relay: CurrentRelay) -> Envelope:
     amount = _amount(body.amount, "amount", nullable=False)
     assert amount is not None
     balance = await relay.ops.admin.top_up(key_id, amount, actor=admin, note=body.note)
@@ -132,7 +142,7 @@ async def top_up(key_id: int, body: AmountRequest, admin: Admin, relay: CurrentR
 
 @router.put("/keys/{key_id}/balance", response_model=Envelope)
 async def set_balance(
-    key_id: int, body: BalanceRequest, admin: Admin, relay: CurrentRelay
+    key_id: KeyId, body: BalanceRequest, admin: Admin, relay: CurrentRelay
 ) -> Envelope:
     balance = await relay.ops.admin.set_balance(
         key_id, _amount(body.balance, "balance", nullable=True), actor=admin, note=body.note
@@ -142,7 +152,7 @@ async def set_balance(
 
 @router.put("/keys/{key_id}/limits", response_model=Envelope)
 async def set_limits(
-    key_id: int, body: LimitsRequest, admin: Admin, relay: CurrentRelay
+    key_id: KeyId, body: LimitsRequest, admin: Admin, relay: CurrentRelay
 ) -> Envelope:
     account = await relay.ops.admin.set_limits(
         key_id,
@@ -155,11 +165,11 @@ async def set_limits(
 
 @router.get("/keys/{key_id}/ledger", response_model=Envelope)
 async def ledger(
-    key_id: int,
+    key_id: KeyId,
     _admin: Admin,
     relay: CurrentRelay,
     limit: int = Query(100, ge=1, le=1000),
-    before: int | None = Query(None, ge=1),
+    before: int | None = Query(None, ge=1, le=MAX_INT),
 ) -> Envelope:
     entries = await relay.ops.admin.ledger(key_id, limit=limit, before_id=before)
     return _ok([entry.to_json() for entry in entries])
@@ -189,12 +199,16 @@ async def tasks(
     _admin: Admin,
     relay: CurrentRelay,
     base: BaseURL,
-    tenant_id: int | None = Query(None, alias="tenantId"),
+    tenant_id: int | None = Query(None, alias="tenantId", ge=1, le=MAX_INT),
     status: TaskStatus | None = None,
     action: TaskAction | None = None,
     engine: str | None = Query(None, max_length=64),
-    since: int | None = Query(None, description="Submitted at or after (epoch ms)."),
-    until: int | None = Query(None, description="Submitted before (epoch ms)."),
+    since: int | None = Query(
+        None, ge=0, le=MAX_BIG_INT, description="Submitted at or after (epoch ms)."
+    ),
+    until: int | None = Query(
+        None, ge=0, le=MAX_BIG_INT, description="Submitted before (epoch ms)."
+    ),
     before: str | None = Query(None, max_length=32, description="Cursor: ids older than this."),
     limit: int = Query(100, ge=1, le=1000),
 ) -> Envelope:
@@ -226,8 +240,8 @@ async def tasks(
 async def usage(
     _admin: Admin,
     relay: CurrentRelay,
-    since: int = Query(0, ge=0, description="Epoch ms."),
-    until: int | None = Query(None, ge=0, description="Epoch ms."),
+    since: int = Query(0, ge=0, le=MAX_BIG_INT, description="Epoch ms."),
+    until: int | None = Query(None, ge=0, le=MAX_BIG_INT, description="Epoch ms."),
 ) -> Envelope:
     return _ok(await relay.ops.admin.usage(since_ms=since, until_ms=until))
 
@@ -237,7 +251,7 @@ async def audit(
     _admin: Admin,
     relay: CurrentRelay,
     limit: int = Query(100, ge=1, le=1000),
-    before: int | None = Query(None, ge=1),
+    before: int | None = Query(None, ge=1, le=MAX_INT),
 ) -> Envelope:
     return _ok(
         [entry.to_json() for entry in await relay.ops.admin.audit(limit=limit, before_id=before)]

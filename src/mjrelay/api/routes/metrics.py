@@ -10,6 +10,7 @@ from fastapi import APIRouter, Request, Response
 from prometheus_client import CONTENT_TYPE_LATEST
 
 from mjrelay.api.admin_auth import admin_token_matches, presented_admin_token
+from mjrelay.api.contract import errors
 from mjrelay.api.deps import CurrentRelay
 from mjrelay.core.errors import AdminDisabled, Unauthorized
 from mjrelay.core.money import from_units
@@ -18,7 +19,7 @@ from mjrelay.services.tasks.breaker import BreakerState
 router = APIRouter(tags=["service"])
 
 
-@router.get("/metrics", response_class=Response)
+@router.get("/metrics", response_class=Response, responses=errors(401, 404))
 async def metrics(request: Request, relay: CurrentRelay) -> Response:
     settings = relay.settings
     if not settings.metrics_public:

@@ -13,6 +13,7 @@ from typing import Any
 from fastapi import APIRouter
 from fastapi.responses import StreamingResponse
 
+from mjrelay.api.contract import errors
 from mjrelay.api.deps import BaseURL, CurrentPrincipal, CurrentRelay
 from mjrelay.media.store import BASE_URL_MARKER
 from mjrelay.services.streams.broker import Subscription, TaskEvent
@@ -97,7 +98,9 @@ async def tenant_stream(
     return _respond(relay, watcher, subscription, None, base)
 
 
-@router.get("/{task_id}/stream", response_class=StreamingResponse, responses=_SSE_DOC)
+@router.get(
+    "/{task_id}/stream", response_class=StreamingResponse, responses={**_SSE_DOC, **errors(404)}
+)
 async def task_stream(
     task_id: str, principal: CurrentPrincipal, relay: CurrentRelay, base: BaseURL
 ) -> StreamingResponse:

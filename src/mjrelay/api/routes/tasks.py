@@ -9,10 +9,9 @@ and serves the requests the fast path passes on.
 
 from __future__ import annotations
 
-from typing import Any
-
 from fastapi import APIRouter, Query, Response
 
+from mjrelay.api.contract import errors
 from mjrelay.api.deps import BaseURL, CurrentPrincipal, CurrentRelay
 from mjrelay.api.wire import Envelope, ListByConditionRequest, Task
 from mjrelay.media.store import BASE_URL_MARKER
@@ -21,9 +20,7 @@ router = APIRouter(prefix="/mj/task", tags=["tasks"])
 
 _MARKER = BASE_URL_MARKER.encode()
 _JSON = "application/json"
-_NOT_FOUND: dict[int | str, dict[str, Any]] = {
-    404: {"model": Envelope, "description": "Unknown task, or not the caller's."}
-}
+_NOT_FOUND = errors(404)  # an unknown task, or one that is not the caller's
 
 
 def with_base(wire: bytes, base: str) -> bytes:

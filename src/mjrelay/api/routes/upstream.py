@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request
 
+from mjrelay.api.contract import errors
 from mjrelay.api.deps import CurrentRelay
 from mjrelay.api.wire import Envelope
 from mjrelay.engines.upstream_push import NOTIFY_PATH
@@ -14,7 +15,11 @@ from mjrelay.engines.upstream_push import NOTIFY_PATH
 router = APIRouter(tags=["upstream"])
 
 
-@router.post(NOTIFY_PATH + "/{channel}/{task_id}/{signature}", response_model=Envelope)
+@router.post(
+    NOTIFY_PATH + "/{channel}/{task_id}/{signature}",
+    response_model=Envelope,
+    responses=errors(400, 401, 413),  # the raw body is read and checked by the push service
+)
 async def notify(
     channel: str, task_id: str, signature: str, request: Request, relay: CurrentRelay
 ) -> Envelope:
