@@ -66,6 +66,8 @@ def test_actions_and_statuses_the_sdk_does_not_list_are_kept() -> None:
     assert task.status == "PAUSED" and not task.status.is_final
     assert task.model_dump(mode="json")["status"] == "PAUSED"
     assert Task.model_validate({"id": "3", "action": "VIDEO"}).action is TaskAction.VIDEO
+    lowercase = Task.model_validate({"id": "5", "action": "imagine", "status": "success"})
+    assert lowercase.action is TaskAction.IMAGINE and lowercase.status is TaskStatus.SUCCESS
 
 
 def test_numeric_ids_and_panel_objects_are_read_as_strings() -> None:

@@ -33,6 +33,9 @@ class _OpenStrEnum(StrEnum):
     def _missing_(cls, value: object) -> Any:
         if not isinstance(value, str) or not value:
             return None
+        known = cls._value2member_map_.get(value.upper())
+        if known is not None:  # "success" from a relay that lowercases its enums
+            return known
         member = str.__new__(cls, value)
         member._name_ = value
         member._value_ = value
