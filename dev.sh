@@ -2,7 +2,7 @@
 # One entry point for a fresh clone: builds .venv from requirements.lock on first use (and again
 # whenever the lock or pyproject.toml changes), then runs the command.
 #   ./dev.sh serve [--port 8080]   run the relay (SQLite + sandbox engine)
-#   ./dev.sh test [pytest args]    ruff, mypy, then the whole test suite
+#   ./dev.sh test [pytest args]    ruff, mypy, import contracts, then the whole test suite
 #   ./dev.sh <tool> [args]         any tool from the venv (mjrelay, python, pytest, ...)
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -31,6 +31,7 @@ case "$command" in
   test)
     "$venv/bin/ruff" check .
     "$venv/bin/mypy"
+    "$venv/bin/lint-imports"  # the import contracts in pyproject.toml [tool.importlinter]
     exec "$venv/bin/pytest" "$@"
     ;;
   "") sed -n '2,7p' "$0" >&2; exit 2 ;;

@@ -58,3 +58,25 @@ def test_connection_refused_is_retried_then_raised() -> None:
         dead = relay.base_url
     with Client(dead, "k", retry=FAST_RETRY) as mj, pytest.raises(httpx.ConnectError):
         mj.fetch("1")
+
+
+def test_a_midjourney_proxy_task_with_nulls_and_unknown_fields() -> None:
+    fields = {"failReason": None, "state": None, "action": "VIDEO_EXTEND", "videoUrl": "v.mp4"}
+    with fake_relay(task_fields=fields) as relay:
+        relay.fetches = 3  # finished
+        with Client(relay.base_url, relay.key, auth="mj-api-secret") as mj:
+            task = mj.fetch("1700000000000001")
+    assert task.status == TaskStatus.SUCCESS and task.action == "VIDEO_EXTEND"
+    assert task.fail_reason == "" and task.state == ""
+    assert task.model_extra == {"videoUrl": "v.mp4"}
+
+
+def test_an_unknown_task_on_midjourney_proxy_is_a_clear_error() -> None:
+    # midjourney-proxy answers HTTP 200 with an empty body for a task id it does not know.
+    with (
+        fake_relay() as relay,
+        Client(relay.base_url, relay.key, auth="mj-api-secret") as mj,
+        pytest.raises(RelayAPIError, match="task not found") as missing,
+    ):
+        mj.fetch("1699999999999999")
+    assert missing.value.code == 3 and missing.value.status == 200

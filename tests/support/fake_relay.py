@@ -1,7 +1,9 @@
 """A fake third-party ``/mj`` relay (midjourney-proxy style) on a real socket, for SDK tests.
 
 It has no stream endpoint, wants ``mj-api-secret``, and can be told to answer 503 a few times,
-as relays behind a load balancer do; tasks advance one step per fetch.
+as relays behind a load balancer do; tasks advance one step per fetch. Like midjourney-proxy, it
+answers a fetch of an unknown task id with HTTP 200 and an empty body, and ``task_fields`` lets a
+test add or replace fields of the task JSON (``null`` values, extra fields).
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ class FakeRelay:
     requests: list[tuple[str, str, dict[str, str]]] = field(default_factory=list)
     fetches: int = 0
     base_url: str = ""
+    task_fields: dict[str, Any] = field(default_factory=dict)
 
     def task(self) -> dict[str, Any]:
         step = min(self.fetches, len(PROGRESS) - 1)
@@ -40,6 +43,7 @@ class FakeRelay:
             "imageUrl": f"{self.base_url}/attachments/grid.png" if done else "",
             "buttons": [],
             "prompt": "a fox",
+            **self.task_fields,
         }
 
 
@@ -84,6 +88,8 @@ def fake_relay(**options: Any) -> Iterator[FakeRelay]:
                 task = state.task()
                 state.fetches += 1
                 self._json(200, task)
+            elif method == "GET" and self.path.endswith("/fetch"):
+                self._answer(200, b"", "application/json")
             else:
                 self._answer(404, b"<html>Not Found</html>", "text/html")
 

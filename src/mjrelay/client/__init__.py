@@ -4,7 +4,8 @@
     with Client("http://127.0.0.1:8080", "mjr_...") as mj:
         mj.imagine("a lighthouse at dusk").wait().image_url
 
-``AsyncClient`` is the same API for asyncio. Tasks are the server's own ``Task`` model.
+``AsyncClient`` is the same API for asyncio. ``Task`` and the other models are the SDK's own
+(``mjrelay.client.models``): the package imports nothing from the server, so it works alone.
 """
 
 from mjrelay.client.aio import AsyncClient, AsyncTaskHandle
@@ -16,8 +17,8 @@ from mjrelay.client.errors import (
     TaskFailed,
     WaitTimeout,
 )
+from mjrelay.client.models import Button, Task, TaskAction, TaskStatus
 from mjrelay.client.sync import Client, StreamUnsupported, TaskHandle
-from mjrelay.domain.task import Button, Task, TaskAction, TaskStatus
 
 __all__ = [
     "AsyncClient",

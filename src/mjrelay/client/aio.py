@@ -16,9 +16,9 @@ import httpx
 from mjrelay.client import core
 from mjrelay.client.core import AuthStyle, ImageInput, RetryPolicy
 from mjrelay.client.errors import NeedsModal, TaskFailed, WaitTimeout
+from mjrelay.client.models import Task, TaskStatus
 from mjrelay.client.sse import SSEParser
 from mjrelay.client.sync import StreamUnsupported
-from mjrelay.domain.task import Task, TaskStatus
 
 ProgressCallback = Callable[[Task], Awaitable[None] | None]
 

@@ -21,8 +21,8 @@ from rich.table import Table
 
 from mjrelay.client.core import AuthStyle, progress_percent
 from mjrelay.client.errors import NeedsModal, RelayAPIError, TaskFailed, WaitTimeout
+from mjrelay.client.models import Task
 from mjrelay.client.sync import Client, TaskHandle
-from mjrelay.domain.task import Task
 
 T = TypeVar("T")
 out = Console(highlight=False, soft_wrap=True)

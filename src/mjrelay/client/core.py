@@ -15,10 +15,10 @@ from typing import Any, Literal
 from urllib.parse import urlsplit
 
 import httpx
+from pydantic import ValidationError
 
-from mjrelay.api.wire import Envelope
 from mjrelay.client.errors import AuthenticationError, RelayAPIError
-from mjrelay.domain.task import Button, Task, TaskStatus
+from mjrelay.client.models import Button, Envelope, Task, TaskStatus
 
 AuthStyle = Literal["bearer", "mj-api-secret"]
 ImageInput = str | bytes | Path
@@ -113,7 +113,12 @@ def raise_for_error(response: httpx.Response) -> None:
 def parse_submission(response: httpx.Response) -> Envelope:
     """The submit envelope; codes other than 1, 21, 22 raise with the relay's description."""
     raise_for_error(response)
-    envelope = Envelope.model_validate(response.json())
+    try:
+        envelope = Envelope.model_validate(_json_body(response, "a submit result"))
+    except ValidationError:
+        raise RelayAPIError(
+            "the relay did not answer with a submit result", status=response.status_code
+        ) from None
     if envelope.code not in ACCEPTED_CODES or not isinstance(envelope.result, str):
         raise RelayAPIError(
             envelope.description,
@@ -126,12 +131,47 @@ def parse_submission(response: httpx.Response) -> Envelope:
 
 def parse_task(response: httpx.Response) -> Task:
     raise_for_error(response)
-    return Task.model_validate(response.json())
+    body = _json_body(response, "a task")
+    if body is None:
+        # midjourney-proxy answers a fetch of an unknown id with HTTP 200 and an empty body.
+        raise RelayAPIError("task not found", status=response.status_code, code=3)
+    return _task(body, response)
 
 
 def parse_tasks(response: httpx.Response) -> list[Task]:
     raise_for_error(response)
-    return [Task.model_validate(item) for item in response.json()]
+    body = _json_body(response, "a task list")
+    if not isinstance(body, list):
+        raise RelayAPIError(
+            "the relay did not answer with a task list", status=response.status_code
+        )
+    return [_task(item, response) for item in body]
+
+
+def _json_body(response: httpx.Response, what: str) -> Any:
+    """The decoded JSON body, ``None`` for an empty one; anything else is the relay's error."""
+    if not response.content.strip():
+        return None
+    try:
+        return response.json()
+    except ValueError:
+        raise RelayAPIError(
+            f"the relay answered with something other than {what} (not JSON)",
+            status=response.status_code,
+        ) from None
+
+
+def _task(value: Any, response: httpx.Response) -> Task:
+    try:
+        return Task.model_validate(value)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(part) for part in error['loc']) or 'task'}: {error['msg']}"
+            for error in exc.errors()
+        )
+        raise RelayAPIError(
+            f"the relay sent a task the SDK cannot read ({problems})", status=response.status_code
+        ) from None
 
 
 def stream_unsupported(response: httpx.Response) -> bool:

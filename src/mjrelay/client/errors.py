@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from mjrelay.domain.task import Task
+from mjrelay.client.models import Task
 
 
 class RelayAPIError(Exception):
