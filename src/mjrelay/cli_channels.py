@@ -14,7 +14,7 @@ import typer
 from pydantic import ValidationError
 
 from mjrelay.cli_options import ConfigOption
-from mjrelay.core.channels import ChannelConfig
+from mjrelay.core.settings.channels import ChannelConfig
 from mjrelay.domain.channel import ChannelSpec
 from mjrelay.engines.kinds import ChannelConfigError, validate_channel
 from mjrelay.services.channels.admin import channel_status, switch_channel
