@@ -108,9 +108,7 @@ class CallbackSettings(BaseModel):
     poll_seconds: float = Field(
         1.0, gt=0, description="Seconds between checks of the outbox for deliveries due."
     )
-    concurrency: int = Field(
-        16, ge=1, description="Deliveries in progress at once per instance."
-    )
+    concurrency: int = Field(16, ge=1, description="Deliveries in progress at once per instance.")
 
 
 class OperatorSettings(BaseModel):
