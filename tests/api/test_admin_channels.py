@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
+import pytest
 from pydantic import SecretStr
 from tests.api.test_admin import TOKEN, admin_client
 from tests.services.channels.test_channel_routing_live import channel_of, sandbox_channel
 from tests.support.fake_upstream import FakeUpstream
 from tests.support.upstream_env import relay_for, upstream_channel
+from typer.testing import CliRunner
+
+from mjrelay.cli import app
 
 
 async def test_channels_are_listed_switched_audited_and_route_accordingly(
@@ -102,3 +107,33 @@ async def test_wrong_token_cannot_list_or_switch_channels(tmp_path: Path) -> Non
             assert [(c["name"], c["paused"]) for c in listed] == [("sandbox", False)]
             audit = (await admin.get("/admin/audit")).json()["result"]
             assert not [e for e in audit if e["action"].startswith("channel.")]
+
+
+async def test_cli_and_http_switches_write_the_same_audit_row(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """One service audits both paths: only the actor tells a CLI switch from an HTTP one."""
+    data_dir = tmp_path / "data"
+    monkeypatch.setenv("MJRELAY_DATA_DIR", str(data_dir))
+    monkeypatch.delenv("MJRELAY_CONFIG", raising=False)
+    channels = [sandbox_channel("sandbox"), sandbox_channel("spare")]
+    config = tmp_path / "mjrelay.toml"
+    config.write_text(
+        '[[channels]]\nname = "sandbox"\nengine = "sandbox"\n'
+        '[[channels]]\nname = "spare"\nengine = "sandbox"\n'
+    )
+    async with relay_for(data_dir, channels, admin_token=SecretStr(TOKEN)) as live:
+        cli = await asyncio.to_thread(
+            CliRunner().invoke, app, ["channels", "disable", "spare", "--config", str(config)]
+        )
+        assert cli.exit_code == 0, cli.output
+        async with admin_client(live) as admin:
+            assert (await admin.post("/admin/channels/sandbox/disable")).json()["code"] == 1
+            audit = (await admin.get("/admin/audit")).json()["result"]
+    switches = {e["target"]: e for e in audit if e["action"].startswith("channel.")}
+    assert set(switches) == {"channel:spare", "channel:sandbox"}
+    by_cli, by_http = switches["channel:spare"], switches["channel:sandbox"]
+    assert (by_cli["actor"], by_http["actor"]) == ("cli", "admin-api")
+    assert by_cli["action"] == by_http["action"] == "channel.disable"
+    assert by_cli["details"] == by_http["details"]
+    assert set(by_cli) == set(by_http)

@@ -17,7 +17,7 @@ from tests.support.operator import BACKENDS, database_url
 from tests.support.receiver import running_receiver
 
 from mjrelay.core.netguard import default_resolver
-from mjrelay.core.operator_settings import CallbackSettings
+from mjrelay.core.settings.operator import CallbackSettings
 from mjrelay.core.signing import verify
 from mjrelay.domain.states import rank
 from mjrelay.domain.task import TaskStatus

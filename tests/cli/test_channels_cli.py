@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from tests.conftest import fast_settings
 from tests.support.live import running_relay
+from tests.support.waiting import until
 from typer.testing import CliRunner
 
 from mjrelay.cli import app
@@ -93,14 +94,21 @@ async def test_running_server_picks_up_added_and_disabled_channels(
             runner.invoke, app, ["channels", "add", "vip", "--engine", "sandbox", "--priority", "9"]
         )
         assert result.exit_code == 0, result.output
-        await asyncio.sleep(0.4)
+        registry = live.relay.dispatcher.router.registry
+        # The server's periodic refresh (every 0.1 s here) builds the new channel's engine.
+        await until(lambda: registry.get("vip") is not None)
         answer = (await client.post("/mj/submit/imagine", json={"prompt": "x"})).json()
         record = await live.relay.lifecycle.store.get(answer["result"])
         assert record is not None and record.engine == "vip"
 
         result = await asyncio.to_thread(runner.invoke, app, ["channels", "disable", "vip"])
         assert result.exit_code == 0, result.output
-        await asyncio.sleep(0.4)
+
+        def vip_paused() -> bool:
+            spec = registry.spec("vip")
+            return spec is not None and spec.paused
+
+        await until(vip_paused)
         answer = (await client.post("/mj/submit/imagine", json={"prompt": "y"})).json()
         record = await live.relay.lifecycle.store.get(answer["result"])
         assert record is not None and record.engine == "sandbox"

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from mjrelay.core.settings import Settings
+from mjrelay.core.settings import Settings, load_settings
 
 CONFIG = """
 [[channels]]
@@ -34,7 +34,7 @@ def load(tmp_path: Path, text: str, monkeypatch: pytest.MonkeyPatch) -> Settings
     path = tmp_path / "mjrelay.toml"
     path.write_text(text)
     monkeypatch.setenv("MJRELAY_CONFIG", str(path))
-    return Settings()
+    return load_settings()
 
 
 def test_channels_from_toml(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from mjrelay.core.operator_settings import LedgerSettings
+from mjrelay.core.settings.operator import LedgerSettings
 
 
 def test_configured_prices_override_defaults_one_by_one() -> None:

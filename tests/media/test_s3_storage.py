@@ -20,7 +20,7 @@ from tests.support.s3_server import SECRET_ACCESS_KEY, S3Server, s3_server
 from tests.support.upstream_env import relay_for, upstream_channel
 from tests.support.wire import png_bytes
 
-from mjrelay.core.media_settings import MediaSettings
+from mjrelay.core.settings.media import MediaSettings
 from mjrelay.media.backends import S3Backend
 from mjrelay.media.store import MediaStore
 

@@ -11,7 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from mjrelay.core.ids import new_task_id, now_ms
-from mjrelay.core.operator_settings import CallbackSettings
+from mjrelay.core.settings.operator import CallbackSettings
 from mjrelay.domain.record import TaskRecord
 from mjrelay.domain.task import Task, TaskAction, TaskStatus
 from mjrelay.domain.updates import TaskUpdate

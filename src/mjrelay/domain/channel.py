@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from mjrelay.core.channels import ALL_MODES, ChannelConfig
+from mjrelay.core.settings.channels import ALL_MODES, ChannelConfig
 
 
 @dataclass(frozen=True, slots=True)

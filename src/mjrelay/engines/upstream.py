@@ -62,20 +62,38 @@ class UpstreamOptions(BaseModel):
 
     base_url: str = Field(description="The upstream relay, e.g. https://relay.example (no /mj).")
     secret: str = Field("", description="Its API key (never logged or shown).")
-    auth: Literal["bearer", "mj-api-secret"] = "mj-api-secret"
-    timeout_seconds: float = Field(15.0, gt=0, le=300)
+    auth: Literal["bearer", "mj-api-secret"] = Field(
+        "mj-api-secret",
+        description="How the secret is sent: the mj-api-secret header or Authorization: Bearer.",
+    )
+    timeout_seconds: float = Field(
+        15.0, gt=0, le=300, description="Seconds one request to the upstream may take."
+    )
     mode_prefix: bool = Field(True, description="Send fast/relax/turbo as /mj-<mode>/mj/... paths.")
     push: bool = Field(True, description="Give the upstream a signed notifyHook.")
     callback_secret: str = Field("", description="Signs callback URLs (default: from secret).")
     public_url: str = Field(
         "", description="Our URL as the upstream reaches it (default: public_url)."
     )
-    poll_min_seconds: float = Field(1.0, gt=0)
-    poll_max_seconds: float = Field(15.0, gt=0)
-    poll_ramp_seconds: float = Field(120.0, ge=0)
-    lost_after_misses: int = Field(3, ge=1)
-    mirror: bool = True
-    mirror_allow_hosts: list[str] = Field(default_factory=list)
+    poll_min_seconds: float = Field(
+        1.0, gt=0, description="Seconds between fetches of a young job's status."
+    )
+    poll_max_seconds: float = Field(
+        15.0, gt=0, description="Seconds between fetches of an old job's status."
+    )
+    poll_ramp_seconds: float = Field(
+        120.0, ge=0, description="Job age over which polling slows from min to max."
+    )
+    lost_after_misses: int = Field(
+        3, ge=1, description="Fetches answering 'no such task' before the job fails as lost."
+    )
+    mirror: bool = Field(
+        True, description="Copy result images into the relay's storage (upstream URLs expire)."
+    )
+    mirror_allow_hosts: list[str] = Field(
+        default_factory=list,
+        description="Extra hosts images may be mirrored from although private (SSRF guard).",
+    )
     mirror_max_bytes: int = Field(0, ge=0, description="0 = the relay's max_image_bytes.")
 
     @field_validator("base_url")

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from mjrelay.core.logging import get_logger
-from mjrelay.core.media_settings import MediaSettings
+from mjrelay.core.settings.media import MediaSettings
 
 log = get_logger("mjrelay.media")
 

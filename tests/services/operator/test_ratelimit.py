@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from mjrelay.core.operator_settings import RateLimitSettings
 from mjrelay.core.settings import SandboxSettings
+from mjrelay.core.settings.operator import RateLimitSettings
 from mjrelay.services.operator.ratelimit import Limiter, MemoryLimiter, RedisLimiter
 from tests.conftest import fast_settings
 from tests.support.live import running_relay, wait_for_status

@@ -16,11 +16,8 @@ from mjrelay.core.errors import NotFound, ValidationFailed
 from mjrelay.core.money import InvalidAmount, parse_amount
 from mjrelay.domain.task import TaskAction, TaskStatus
 from mjrelay.media.store import BASE_URL_MARKER
-from mjrelay.services.channels.admin import channel_listing, switch_channel
-from mjrelay.services.channels.manager import declared_channels
+from mjrelay.services.channels.admin import ChannelAdmin
 from mjrelay.services.operator.admin import key_json
-from mjrelay.store.audit import AuditStore
-from mjrelay.store.channels import ChannelStore
 from mjrelay.store.ranges import MAX_BIG_INT, MAX_INT
 from mjrelay.store.search import TaskQuery
 from mjrelay.wiring import Relay
@@ -264,21 +261,16 @@ async def audit(
 @router.get("/channels", response_model=Envelope)
 async def channels(_admin: Admin, relay: CurrentRelay) -> Envelope:
     """Every channel with its health and load on this instance; never its options (secrets)."""
-    return _ok(
-        await channel_listing(
-            ChannelStore(relay.db), declared_channels(relay.settings), relay.dispatcher.router
-        )
-    )
+    return _ok(await ChannelAdmin.build(relay.db, relay.settings).listing(relay.dispatcher.router))
 
 
 async def _switch(name: str, *, paused: bool, admin: str, relay: Relay) -> Envelope:
-    spec = await switch_channel(
-        ChannelStore(relay.db), declared_channels(relay.settings), name, paused=paused
+    # Audited by the service, exactly as `mjrelay channels disable|enable` is.
+    spec = await ChannelAdmin.build(relay.db, relay.settings).switch(
+        name, paused=paused, actor=admin
     )
     if spec is None:
         raise NotFound(f"channel {name!r}: no such channel")
-    action = "channel.disable" if paused else "channel.enable"
-    await AuditStore(relay.db).add(admin, action, f"channel:{name}", {})
     await relay.channels.refresh()  # this instance routes by the switch at once
     return _ok({"name": spec.name, "enabled": spec.enabled, "paused": spec.paused})
 

@@ -1,6 +1,7 @@
 """Channel administration shared by ``mjrelay channels disable|enable`` and ``/admin/channels``.
 
-One code path switches a channel, so the CLI and the admin API cannot drift apart. Listings
+One code path switches and audits a channel (``ChannelAdmin``), so the CLI and the admin API
+cannot drift apart: both write the same audit row, only the actor differs. Listings
 describe a channel for an operator (declaration, health, load, why an engine stopped) and never
 carry its options: they hold upstream secrets, tokens and hosts.
 """
@@ -9,9 +10,41 @@ from __future__ import annotations
 
 from typing import Any
 
+from mjrelay.core.settings import Settings
 from mjrelay.domain.channel import ChannelSpec
+from mjrelay.services.channels.manager import declared_channels
 from mjrelay.services.tasks.router import ChannelRouter
+from mjrelay.store.audit import AuditStore
 from mjrelay.store.channels import ChannelStore
+from mjrelay.store.db import Database
+
+
+class ChannelAdmin:
+    """Switches channels on an operator's behalf and records who did it in the audit log."""
+
+    def __init__(
+        self, channels: ChannelStore, audit: AuditStore, declared: list[ChannelSpec]
+    ) -> None:
+        self._channels = channels
+        self._audit = audit
+        self._declared = declared
+
+    @classmethod
+    def build(cls, db: Database, settings: Settings) -> ChannelAdmin:
+        """Over one database, with the channels ``settings`` declare (CLI and admin API)."""
+        return cls(ChannelStore(db), AuditStore(db), declared_channels(settings))
+
+    async def switch(self, name: str, *, paused: bool, actor: str) -> ChannelSpec | None:
+        """Pause or resume ``name`` and audit it as ``actor``; None (and no audit) if unknown."""
+        spec = await switch_channel(self._channels, self._declared, name, paused=paused)
+        if spec is not None:
+            action = "channel.disable" if paused else "channel.enable"
+            await self._audit.add(actor, action, f"channel:{name}", {})
+        return spec
+
+    async def listing(self, router: ChannelRouter) -> list[dict[str, Any]]:
+        """Every channel as the admin API shows it (see ``channel_listing``)."""
+        return await channel_listing(self._channels, self._declared, router)
 
 
 async def switch_channel(

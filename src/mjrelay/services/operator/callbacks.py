@@ -31,7 +31,7 @@ from mjrelay.core.netguard import (
     check_outbound_url,
     default_resolver,
 )
-from mjrelay.core.operator_settings import CallbackSettings
+from mjrelay.core.settings.operator import CallbackSettings
 from mjrelay.core.signing import HEADER, sign
 from mjrelay.domain.record import TaskRecord
 from mjrelay.media.store import BASE_URL_MARKER

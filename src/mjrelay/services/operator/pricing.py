@@ -11,7 +11,7 @@ import time
 from decimal import Decimal
 
 from mjrelay.core.money import from_units, to_units
-from mjrelay.core.operator_settings import LedgerSettings
+from mjrelay.core.settings.operator import LedgerSettings
 from mjrelay.store.prices import PriceStore
 
 MODE_PREFIX = "mode:"

@@ -13,12 +13,12 @@ from typing import Annotated, Any
 import typer
 from pydantic import ValidationError
 
-from mjrelay.cli_options import ConfigOption
-from mjrelay.core.channels import ChannelConfig
+from mjrelay.cli.common import CLI_ACTOR, ConfigOption, cli_settings, run_with_db
+from mjrelay.core.settings.channels import ChannelConfig
 from mjrelay.domain.channel import ChannelSpec
 from mjrelay.engines.builtin import validate_channel
 from mjrelay.engines.kinds import ChannelConfigError
-from mjrelay.services.channels.admin import channel_status, switch_channel
+from mjrelay.services.channels.admin import ChannelAdmin, channel_status
 from mjrelay.services.channels.manager import declared_channels
 from mjrelay.store.channels import ChannelExists, ChannelStore
 from mjrelay.store.db import Database
@@ -27,13 +27,6 @@ channels_app = typer.Typer(
     help="Manage channels (where jobs run); servers pick changes up within seconds.",
     no_args_is_help=True,
 )
-
-
-def _cli() -> Any:
-    # Imported late: cli imports this module to register the sub-command.
-    from mjrelay import cli
-
-    return cli
 
 
 def _option_value(raw: str) -> Any:
@@ -56,8 +49,7 @@ def _options(pairs: list[str]) -> dict[str, Any]:
 @channels_app.command("list")
 def channels_list(config: ConfigOption = None) -> None:
     """List channels: the config file's (synced first) and those added here."""
-    cli = _cli()
-    settings = cli._settings(config)
+    settings = cli_settings(config)
     declared = declared_channels(settings)
     names = {spec.name for spec in declared}
 
@@ -66,7 +58,7 @@ def channels_list(config: ConfigOption = None) -> None:
         await store.sync_declared(declared)
         return [(spec, await store.get_state(spec.name)) for spec in await store.all()]
 
-    rows = cli._with_db(settings, listing)
+    rows = run_with_db(settings, listing)
     typer.echo(
         f"{'NAME':<20} {'ENGINE':<10} {'STATUS':<9} {'PRIO':>5} {'WEIGHT':>6} "
         f"{'MAXCONC':>7}  {'MODES':<17} SOURCE"
@@ -103,7 +95,6 @@ def channels_add(
     config: ConfigOption = None,
 ) -> None:
     """Add a channel (options are validated by its engine before anything is stored)."""
-    cli = _cli()
     values: dict[str, Any] = {
         "name": name,
         "engine": engine,
@@ -127,7 +118,7 @@ def channels_add(
     except ChannelConfigError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from None
-    settings = cli._settings(config)
+    settings = cli_settings(config)
     if name in {spec.name for spec in declared_channels(settings)}:
         typer.echo(f"error: channel {name!r} is declared in the config file", err=True)
         raise typer.Exit(1)
@@ -136,7 +127,7 @@ def channels_add(
         await ChannelStore(db).add(spec)
 
     try:
-        cli._with_db(settings, add)
+        run_with_db(settings, add)
     except ChannelExists:
         typer.echo(f"error: a channel named {name!r} already exists", err=True)
         raise typer.Exit(1) from None
@@ -144,14 +135,12 @@ def channels_add(
 
 
 def _switch(name: str, paused: bool, config: Path | None) -> None:
-    cli = _cli()
-    settings = cli._settings(config)
-    declared = declared_channels(settings)
+    settings = cli_settings(config)
 
     async def switch(db: Database) -> ChannelSpec | None:
-        return await switch_channel(ChannelStore(db), declared, name, paused=paused)
+        return await ChannelAdmin.build(db, settings).switch(name, paused=paused, actor=CLI_ACTOR)
 
-    spec = cli._with_db(settings, switch)
+    spec = run_with_db(settings, switch)
     if spec is None:
         typer.echo(f"error: no channel named {name!r}", err=True)
         raise typer.Exit(1)
