@@ -11,7 +11,7 @@ import pytest
 from pydantic import BaseModel
 
 from mjrelay.core.settings import ConfigFileError, Settings, load_settings
-from mjrelay.engines.kinds import builtin_kinds
+from mjrelay.engines.builtin import builtin_kinds
 
 
 def _models_in(annotation: object) -> list[type[BaseModel]]:
