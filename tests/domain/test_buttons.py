@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from mjrelay.domain.buttons import (
+    animate_buttons,
     describe_buttons,
     grid_buttons,
     shorten_buttons,
@@ -64,8 +65,6 @@ def test_upscale_buttons() -> None:
         ("", "➡️", f"MJ::JOB::pan_right::1::{H}::SOLO"),
         ("", "⬆️", f"MJ::JOB::pan_up::1::{H}::SOLO"),
         ("", "⬇️", f"MJ::JOB::pan_down::1::{H}::SOLO"),
-        ("Animate (High motion)", "🎞️", f"MJ::JOB::animate_high::1::{H}::SOLO"),
-        ("Animate (Low motion)", "🎞️", f"MJ::JOB::animate_low::1::{H}::SOLO"),
     ]
     assert [parse_custom_id(b.custom_id).action for b in upscale_buttons(H)] == [
         TaskAction.UPSCALE,
@@ -77,9 +76,18 @@ def test_upscale_buttons() -> None:
         TaskAction.ZOOM,
         TaskAction.CUSTOM_ZOOM,
         *[TaskAction.PAN] * 4,
-        TaskAction.VIDEO,
-        TaskAction.VIDEO,
     ]
+
+
+def test_animate_buttons() -> None:
+    got = [(b.label, b.emoji, b.custom_id) for b in animate_buttons(H)]
+    assert got == [
+        ("Animate (High motion)", "🎞️", f"MJ::JOB::animate_high::1::{H}::SOLO"),
+        ("Animate (Low motion)", "🎞️", f"MJ::JOB::animate_low::1::{H}::SOLO"),
+    ]
+    assert [parse_custom_id(b.custom_id).action for b in animate_buttons(H)] == [
+        TaskAction.VIDEO
+    ] * 2
 
 
 def test_video_batch_buttons() -> None:
@@ -135,12 +143,13 @@ def test_describe_and_shorten_buttons() -> None:
     [
         grid_buttons(H),
         upscale_buttons(H),
+        animate_buttons(H),
         describe_buttons(),
         shorten_buttons(),
         video_batch_buttons(H, 4),
         single_video_buttons(H),
     ],
-    ids=["grid", "upscale", "describe", "shorten", "video-batch", "single-video"],
+    ids=["grid", "upscale", "animate", "describe", "shorten", "video-batch", "single-video"],
 )
 def test_every_button_parses_and_is_type_2_style_2(buttons: list[Button]) -> None:
     assert buttons

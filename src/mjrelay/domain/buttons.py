@@ -10,6 +10,7 @@ from mjrelay.domain.custom_id import ButtonKind, CustomId, build_custom_id
 from mjrelay.domain.task import Button
 
 __all__ = [
+    "animate_buttons",
     "describe_buttons",
     "grid_buttons",
     "shorten_buttons",
@@ -50,13 +51,18 @@ def upscale_buttons(job_hash: str) -> list[Button]:
         _button(CustomId(ButtonKind.OUTPAINT, 1, job_hash, "75"), "Zoom Out 1.5x", "🔍"),
         _button(CustomId(ButtonKind.CUSTOM_ZOOM, 1, job_hash), "Custom Zoom", "🔍"),
         *(_button(CustomId(ButtonKind.PAN, 1, job_hash, d), emoji=e) for d, e in pans),
-        # Animate turns the still into a video (a VIDEO task), high motion first as Midjourney.
-        *(
-            _button(
-                CustomId(ButtonKind.ANIMATE, 1, job_hash, m), f"Animate ({label})", _ANIMATE_EMOJI
-            )
-            for m, label in _MOTION_LABELS
-        ),
+    ]
+
+
+def animate_buttons(job_hash: str) -> list[Button]:
+    """Animate (High/Low motion) under an upscaled image: each makes a VIDEO task.
+
+    Kept apart from :func:`upscale_buttons` until ``/mj/submit/action`` routes VIDEO presses to
+    an engine that renders them (issue 11); then an upscaled image carries both sets.
+    """
+    return [
+        _button(CustomId(ButtonKind.ANIMATE, 1, job_hash, m), f"Animate ({label})", _ANIMATE_EMOJI)
+        for m, label in _MOTION_LABELS
     ]
 
 
