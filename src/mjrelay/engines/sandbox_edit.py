@@ -16,7 +16,13 @@ from PIL import Image, ImageDraw, ImageFilter, ImageOps
 
 from mjrelay.engines.sandbox_render import PANEL_SIZE, compose_grid, panel_dimensions
 
-__all__ = ["render_edit_grid", "render_face_swap", "render_retexture_grid"]
+__all__ = [
+    "edit_panels",
+    "render_edit_grid",
+    "render_face_swap",
+    "render_retexture_grid",
+    "retexture_panels",
+]
 
 _RGB = tuple[int, int, int]
 # How much of an edit panel the prompt repaints: enough to see, little enough to keep the input.
@@ -74,14 +80,24 @@ def _retexture_panel(image: Image.Image, prompt: str, index: int) -> Image.Image
     )
 
 
+def edit_panels(image: Image.Image, prompt: str) -> list[Image.Image]:
+    """Four panels: the input with part of it repainted in the prompt's colours, four ways."""
+    return [_edit_panel(image, prompt, i) for i in range(4)]
+
+
+def retexture_panels(image: Image.Image, prompt: str) -> list[Image.Image]:
+    """Four panels: the input's shapes recoloured with four palettes drawn from the prompt."""
+    return [_retexture_panel(image, prompt, i) for i in range(4)]
+
+
 def render_edit_grid(image: Image.Image, prompt: str) -> Image.Image:
-    """A 2x2 grid: the input with part of it repainted in the prompt's colours, four ways."""
-    return compose_grid([_edit_panel(image, prompt, i) for i in range(4)])
+    """The 2x2 grid of :func:`edit_panels`."""
+    return compose_grid(edit_panels(image, prompt))
 
 
 def render_retexture_grid(image: Image.Image, prompt: str) -> Image.Image:
-    """A 2x2 grid: the input's shapes recoloured with four palettes drawn from the prompt."""
-    return compose_grid([_retexture_panel(image, prompt, i) for i in range(4)])
+    """The 2x2 grid of :func:`retexture_panels`."""
+    return compose_grid(retexture_panels(image, prompt))
 
 
 def render_face_swap(source: Image.Image, target: Image.Image) -> Image.Image:
