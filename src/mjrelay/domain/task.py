@@ -92,6 +92,10 @@ class Button(WireModel):
     style: int = 2
 
 
+def _is_none(value: object) -> bool:
+    return value is None
+
+
 class VideoUrl(WireModel):
     """One video of a batch as peers serialize it: the mp4 and its still thumbnail."""
 
@@ -125,13 +129,14 @@ class Task(WireModel):
     # Additive fields: the four panels of a grid, and the speed mode the job ran in.
     image_urls: list[str] = Field(default_factory=list)
     mode: str = ""
-    # Video tasks only (null on every other task, as the fork serializes them): the first or
-    # chosen video, every video of the batch, and the clip length. ``image_url`` stays a still
-    # (the first frame) so clients that only know images still show something.
-    video_url: str | None = None
-    video_urls: list[VideoUrl] | None = None
-    video_duration: float | None = None
-    frame_count: int | None = None
+    # Video tasks only: the first or chosen video, every video of the batch, and the clip
+    # length. The fork shows them on video tasks; on every other task they are left out, so an
+    # image task's JSON stays byte for byte what it was. ``image_url`` stays a still (the first
+    # frame) so clients that only know images still show something.
+    video_url: str | None = Field(default=None, exclude_if=_is_none)
+    video_urls: list[VideoUrl] | None = Field(default=None, exclude_if=_is_none)
+    video_duration: float | None = Field(default=None, exclude_if=_is_none)
+    frame_count: int | None = Field(default=None, exclude_if=_is_none)
 
     def to_json(self) -> bytes:
         return self.__pydantic_serializer__.to_json(self, by_alias=True)
