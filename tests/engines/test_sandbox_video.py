@@ -10,6 +10,7 @@ from fractions import Fraction
 import av
 import pytest
 from PIL import Image, ImageChops, ImageDraw, ImageStat
+from tests.support.waiting import until
 
 from mjrelay.engines.sandbox_video import (
     EXTEND_SECONDS,
@@ -230,3 +231,17 @@ async def test_event_loop_stays_free_while_rendering() -> None:
     assert ticks > 10
     with pytest.raises(ValueError, match="at least 1"):
         VideoRenderer(max_concurrent=0)
+
+
+async def test_a_cancelled_render_keeps_its_slot_until_its_thread_ends() -> None:
+    renderer = VideoRenderer(max_concurrent=1)
+    first = asyncio.create_task(renderer.render(VideoRequest(pattern((480, 480)))))
+    await until(lambda: renderer.active == 1)
+    first.cancel()
+    second = asyncio.create_task(renderer.render(VideoRequest(pattern((256, 256)))))
+    with pytest.raises(asyncio.CancelledError):
+        await first
+    video = await second
+    # The cancelled render's thread ran to its end before the next render's thread started.
+    assert video.frame_count == SECONDS * FPS
+    assert renderer.peak_active == 1

@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import io
 import math
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -274,8 +275,10 @@ class VideoRenderer:
         if max_concurrent < 1:
             raise ValueError("max_concurrent must be at least 1")
         self._slots = asyncio.Semaphore(max_concurrent)
-        self._active = 0
-        self.peak_active = 0  # the most renders ever seen at once (observable by tests/metrics)
+        # Counted inside the worker threads, so they report renders really running.
+        self._lock = threading.Lock()
+        self.active = 0
+        self.peak_active = 0
 
     async def render(self, request: VideoRequest) -> RenderedVideo:
         async with self._slots:
@@ -285,10 +288,22 @@ class VideoRenderer:
         async with self._slots:
             return await self._in_thread(partial(extend_video, parent_mp4, motion, variant))
 
-    async def _in_thread(self, work: Callable[[], RenderedVideo]) -> RenderedVideo:
-        self._active += 1
-        self.peak_active = max(self.peak_active, self._active)
+    def _counted(self, work: Callable[[], RenderedVideo]) -> RenderedVideo:
+        with self._lock:
+            self.active += 1
+            self.peak_active = max(self.peak_active, self.active)
         try:
-            return await asyncio.to_thread(work)
+            return work()
         finally:
-            self._active -= 1
+            with self._lock:
+                self.active -= 1
+
+    async def _in_thread(self, work: Callable[[], RenderedVideo]) -> RenderedVideo:
+        rendering = asyncio.ensure_future(asyncio.to_thread(self._counted, work))
+        try:
+            return await asyncio.shield(rendering)
+        except asyncio.CancelledError:
+            # A thread cannot be stopped: keep the slot until it really ends, so a cancelled
+            # job's render still counts against the cap.
+            await asyncio.wait({rendering})
+            raise
