@@ -9,10 +9,13 @@ from typing import Any
 import pytest
 
 from mjrelay.domain.buttons import (
+    animate_buttons,
     describe_buttons,
     grid_buttons,
     shorten_buttons,
+    single_video_buttons,
     upscale_buttons,
+    video_batch_buttons,
 )
 from mjrelay.domain.custom_id import ButtonKind, parse_custom_id
 from mjrelay.domain.task import Button, TaskAction
@@ -76,6 +79,45 @@ def test_upscale_buttons() -> None:
     ]
 
 
+def test_animate_buttons() -> None:
+    got = [(b.label, b.emoji, b.custom_id) for b in animate_buttons(H)]
+    assert got == [
+        ("Animate (High motion)", "🎞️", f"MJ::JOB::animate_high::1::{H}::SOLO"),
+        ("Animate (Low motion)", "🎞️", f"MJ::JOB::animate_low::1::{H}::SOLO"),
+    ]
+    assert [parse_custom_id(b.custom_id).action for b in animate_buttons(H)] == [
+        TaskAction.VIDEO
+    ] * 2
+
+
+def test_video_batch_buttons() -> None:
+    got = [(b.label, b.emoji, b.custom_id) for b in video_batch_buttons(H, 4)]
+    assert got == [
+        *[(f"U{i}", "", f"MJ::JOB::video_virtual_upscale::{i}::{H}") for i in range(1, 5)],
+        ("", "🔄", f"MJ::JOB::reroll::0::{H}::SOLO"),
+    ]
+    assert [b.label for b in video_batch_buttons(H, 2)] == ["U1", "U2", ""]
+    assert [parse_custom_id(b.custom_id).action for b in video_batch_buttons(H, 1)] == [
+        TaskAction.UPSCALE,
+        TaskAction.REROLL,
+    ]
+    with pytest.raises(ValueError, match="1-4 videos"):
+        video_batch_buttons(H, 5)
+
+
+def test_single_video_buttons() -> None:
+    got = [(b.label, b.emoji, b.custom_id) for b in single_video_buttons(H)]
+    assert got == [
+        ("Extend (High motion)", "🎞️", f"MJ::JOB::animate_high_extend::1::{H}"),
+        ("Extend (Low motion)", "🎞️", f"MJ::JOB::animate_low_extend::1::{H}"),
+    ]
+    cids = [parse_custom_id(b.custom_id) for b in single_video_buttons(H)]
+    assert [(c.action, c.variant) for c in cids] == [
+        (TaskAction.VIDEO_EXTEND, "high"),
+        (TaskAction.VIDEO_EXTEND, "low"),
+    ]
+
+
 def test_describe_and_shorten_buttons() -> None:
     describe = describe_buttons()
     assert [(b.label, b.custom_id) for b in describe] == [
@@ -98,8 +140,16 @@ def test_describe_and_shorten_buttons() -> None:
 
 @pytest.mark.parametrize(
     "buttons",
-    [grid_buttons(H), upscale_buttons(H), describe_buttons(), shorten_buttons()],
-    ids=["grid", "upscale", "describe", "shorten"],
+    [
+        grid_buttons(H),
+        upscale_buttons(H),
+        animate_buttons(H),
+        describe_buttons(),
+        shorten_buttons(),
+        video_batch_buttons(H, 4),
+        single_video_buttons(H),
+    ],
+    ids=["grid", "upscale", "animate", "describe", "shorten", "video-batch", "single-video"],
 )
 def test_every_button_parses_and_is_type_2_style_2(buttons: list[Button]) -> None:
     assert buttons

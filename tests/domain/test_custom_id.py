@@ -49,6 +49,24 @@ VALID: list[tuple[str, CustomId]] = [
         (f"MJ::Job::PromptAnalyzer::{i}", CustomId(ButtonKind.PROMPT_ANALYZER, i, None))
         for i in range(1, 6)
     ],
+    # Video: Animate on an image, pick one video of a batch, Extend a single video.
+    *[
+        (f"MJ::JOB::animate_{m}::1::{H}::SOLO", CustomId(ButtonKind.ANIMATE, 1, H, m))
+        for m in ("high", "low")
+    ],
+    (f"MJ::JOB::animate_low::3::{H}::SOLO", CustomId(ButtonKind.ANIMATE, 3, H, "low")),
+    *[
+        (
+            f"MJ::JOB::video_virtual_upscale::{i}::{H}",
+            CustomId(ButtonKind.VIDEO_VIRTUAL_UPSCALE, i, H),
+        )
+        for i in range(1, 5)
+    ],
+    *[
+        (f"MJ::JOB::animate_{m}_extend::1::{H}", CustomId(ButtonKind.ANIMATE_EXTEND, 1, H, m))
+        for m in ("high", "low")
+    ],
+    (f"MJ::JOB::animate_high_extend::4::{H}", CustomId(ButtonKind.ANIMATE_EXTEND, 4, H, "high")),
     # Hashes from upstream relays need not be uuids.
     ("MJ::JOB::upsample::2::AbC-123", CustomId(ButtonKind.UPSAMPLE, 2, "AbC-123")),
     ("MJ::CustomZoom::1", CustomId(ButtonKind.CUSTOM_ZOOM, 1, "1")),
@@ -76,6 +94,9 @@ def test_every_form_round_trips(raw: str, expected: CustomId) -> None:
         (ButtonKind.INPAINT, TaskAction.INPAINT, True),
         (ButtonKind.PIC_READER, TaskAction.IMAGINE, True),
         (ButtonKind.PROMPT_ANALYZER, TaskAction.IMAGINE, True),
+        (ButtonKind.ANIMATE, TaskAction.VIDEO, False),
+        (ButtonKind.VIDEO_VIRTUAL_UPSCALE, TaskAction.UPSCALE, False),
+        (ButtonKind.ANIMATE_EXTEND, TaskAction.VIDEO_EXTEND, False),
     ],
 )
 def test_action_and_modal(kind: ButtonKind, action: TaskAction, modal: bool) -> None:
@@ -105,6 +126,11 @@ MALFORMED: list[tuple[object, str]] = [
     (b"MJ::JOB::upsample::1::abc", "must be a string"),
     ("", "empty"),
     ("MJ::JOB::upsample::5::" + H, "index '5' out of range"),
+    (f"MJ::JOB::animate_medium::1::{H}::SOLO", "unknown motion 'medium'"),
+    (f"MJ::JOB::animate_high::1::{H}", "takes 6 parts"),
+    (f"MJ::JOB::animate_low_extend::1::{H}::SOLO", "takes 5 parts"),
+    (f"MJ::JOB::animate_high_extend::5::{H}", "index '5' out of range"),
+    (f"MJ::JOB::video_virtual_upscale::0::{H}", "index '0' out of range"),
     ("MJ::JOB::upsample::0::" + H, "index '0' out of range"),
     ("MJ::JOB::upsample::01::" + H, "index '01' out of range"),
     ("MJ::JOB::upsample::١::" + H, "out of range"),
@@ -182,6 +208,12 @@ def test_str_subclass_is_parsed_as_plain_text() -> None:
         CustomId(ButtonKind.PIC_READER, 1, H),
         CustomId(ButtonKind.PROMPT_ANALYZER, 0, None),
         CustomId(ButtonKind.CUSTOM_ZOOM, 2, H),
+        CustomId(ButtonKind.ANIMATE, 1, H),
+        CustomId(ButtonKind.ANIMATE, 1, H, "medium"),
+        CustomId(ButtonKind.ANIMATE, 5, H, "high"),
+        CustomId(ButtonKind.ANIMATE_EXTEND, 0, H, "low"),
+        CustomId(ButtonKind.VIDEO_VIRTUAL_UPSCALE, 1, H, "high"),
+        CustomId(ButtonKind.VIDEO_VIRTUAL_UPSCALE, 1, None),
     ],
     ids=repr,
 )
@@ -205,8 +237,11 @@ def custom_ids(draw: st.DrawFn) -> CustomId:
         top = 4 if kind is ButtonKind.PIC_READER else 5
         return CustomId(kind, draw(st.integers(1, top)), None)
     job_hash = draw(hashes)
-    if kind in (ButtonKind.UPSAMPLE, ButtonKind.VARIATION):
+    if kind in (ButtonKind.UPSAMPLE, ButtonKind.VARIATION, ButtonKind.VIDEO_VIRTUAL_UPSCALE):
         return CustomId(kind, draw(st.integers(1, 4)), job_hash)
+    if kind in (ButtonKind.ANIMATE, ButtonKind.ANIMATE_EXTEND):
+        motion = draw(st.sampled_from(["high", "low"]))
+        return CustomId(kind, draw(st.integers(1, 4)), job_hash, motion)
     if kind is ButtonKind.REROLL:
         return CustomId(kind, 0, job_hash)
     variant = ""

@@ -9,7 +9,18 @@ from __future__ import annotations
 from mjrelay.domain.custom_id import ButtonKind, CustomId, build_custom_id
 from mjrelay.domain.task import Button
 
-__all__ = ["describe_buttons", "grid_buttons", "shorten_buttons", "upscale_buttons"]
+__all__ = [
+    "animate_buttons",
+    "describe_buttons",
+    "grid_buttons",
+    "shorten_buttons",
+    "single_video_buttons",
+    "upscale_buttons",
+    "video_batch_buttons",
+]
+
+_ANIMATE_EMOJI = "🎞️"
+_MOTION_LABELS = (("high", "High motion"), ("low", "Low motion"))
 
 
 def _button(cid: CustomId, label: str = "", emoji: str = "") -> Button:
@@ -40,6 +51,40 @@ def upscale_buttons(job_hash: str) -> list[Button]:
         _button(CustomId(ButtonKind.OUTPAINT, 1, job_hash, "75"), "Zoom Out 1.5x", "🔍"),
         _button(CustomId(ButtonKind.CUSTOM_ZOOM, 1, job_hash), "Custom Zoom", "🔍"),
         *(_button(CustomId(ButtonKind.PAN, 1, job_hash, d), emoji=e) for d, e in pans),
+    ]
+
+
+def animate_buttons(job_hash: str) -> list[Button]:
+    """Animate (High/Low motion) under an upscaled image: each makes a VIDEO task.
+
+    Kept apart from :func:`upscale_buttons` until ``/mj/submit/action`` routes VIDEO presses to
+    an engine that renders them (issue 11); then an upscaled image carries both sets.
+    """
+    return [
+        _button(CustomId(ButtonKind.ANIMATE, 1, job_hash, m), f"Animate ({label})", _ANIMATE_EMOJI)
+        for m, label in _MOTION_LABELS
+    ]
+
+
+def video_batch_buttons(job_hash: str, count: int) -> list[Button]:
+    """U1-U<count> (each singles out one video of the batch), then reroll."""
+    if count not in (1, 2, 3, 4):
+        raise ValueError(f"a video batch holds 1-4 videos, not {count}")
+    buttons = [
+        _button(CustomId(ButtonKind.VIDEO_VIRTUAL_UPSCALE, i, job_hash), f"U{i}")
+        for i in range(1, count + 1)
+    ]
+    buttons.append(_button(CustomId(ButtonKind.REROLL, 0, job_hash), emoji="🔄"))
+    return buttons
+
+
+def single_video_buttons(job_hash: str) -> list[Button]:
+    """Extend (High/Low motion) under a single video: each makes a VIDEO_EXTEND task."""
+    return [
+        _button(
+            CustomId(ButtonKind.ANIMATE_EXTEND, 1, job_hash, m), f"Extend ({label})", _ANIMATE_EMOJI
+        )
+        for m, label in _MOTION_LABELS
     ]
 
 

@@ -36,6 +36,9 @@ _SEP = "::"
 _SOLO = "SOLO"
 _PAN_DIRECTIONS = ("left", "right", "up", "down")
 _OUTPAINT_VARIANTS = ("50", "75")
+# ``animate_<motion>`` and ``animate_<motion>_extend``: the motion is the variant.
+_MOTIONS = ("high", "low")
+_EXTEND_SUFFIX = "_extend"
 
 
 class CustomIdError(ValueError):
@@ -55,6 +58,10 @@ class ButtonKind(StrEnum):
     INPAINT = "inpaint"
     PIC_READER = "pic_reader"
     PROMPT_ANALYZER = "prompt_analyzer"
+    # Video: Animate on an image, pick one video of a batch, Extend a single video.
+    ANIMATE = "animate"
+    VIDEO_VIRTUAL_UPSCALE = "video_virtual_upscale"
+    ANIMATE_EXTEND = "animate_extend"
 
 
 _ACTIONS: dict[ButtonKind, TaskAction] = {
@@ -70,6 +77,10 @@ _ACTIONS: dict[ButtonKind, TaskAction] = {
     ButtonKind.INPAINT: TaskAction.INPAINT,
     ButtonKind.PIC_READER: TaskAction.IMAGINE,
     ButtonKind.PROMPT_ANALYZER: TaskAction.IMAGINE,
+    ButtonKind.ANIMATE: TaskAction.VIDEO,
+    # Singling out one video of a batch is the video counterpart of U1-U4.
+    ButtonKind.VIDEO_VIRTUAL_UPSCALE: TaskAction.UPSCALE,
+    ButtonKind.ANIMATE_EXTEND: TaskAction.VIDEO_EXTEND,
 }
 
 _MODAL_KINDS = frozenset(
@@ -96,6 +107,11 @@ _INDEXES: dict[ButtonKind, tuple[int, ...]] = {
     ButtonKind.INPAINT: (1,),
     ButtonKind.PIC_READER: (1, 2, 3, 4),
     ButtonKind.PROMPT_ANALYZER: (1, 2, 3, 4, 5),
+    # The fork puts Animate on each panel of a grid and extends video ``index + 1`` of a batch,
+    # so all three video buttons take 1-4 (Midjourney itself shows 1 on a single image/video).
+    ButtonKind.ANIMATE: (1, 2, 3, 4),
+    ButtonKind.VIDEO_VIRTUAL_UPSCALE: (1, 2, 3, 4),
+    ButtonKind.ANIMATE_EXTEND: (1, 2, 3, 4),
 }
 
 # ``MJ::JOB::<op>::...`` ops with a fixed name; ``upsample_<style>`` and ``pan_<dir>`` are
@@ -106,9 +122,18 @@ _JOB_OPS: dict[str, ButtonKind] = {
     "reroll": ButtonKind.REROLL,
     "low_variation": ButtonKind.LOW_VARIATION,
     "high_variation": ButtonKind.HIGH_VARIATION,
+    "video_virtual_upscale": ButtonKind.VIDEO_VIRTUAL_UPSCALE,
 }
-# Grid buttons (U1-U4, V1-V4) have no ``::SOLO`` tail; every other JOB op has one.
-_NO_SOLO = frozenset({ButtonKind.UPSAMPLE, ButtonKind.VARIATION})
+# Grid buttons (U1-U4, V1-V4) and the buttons under a video (pick, extend) have no ``::SOLO``
+# tail; every other JOB op has one (Animate included).
+_NO_SOLO = frozenset(
+    {
+        ButtonKind.UPSAMPLE,
+        ButtonKind.VARIATION,
+        ButtonKind.VIDEO_VIRTUAL_UPSCALE,
+        ButtonKind.ANIMATE_EXTEND,
+    }
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -188,6 +213,14 @@ def _parse_job(raw: str, parts: list[str]) -> CustomId:
         variant = op.removeprefix("pan_")
         if variant not in _PAN_DIRECTIONS:
             raise _fail(raw, f"unknown pan direction {_show(variant)}")
+    elif op.startswith("animate_"):
+        variant = op.removeprefix("animate_")
+        kind = ButtonKind.ANIMATE
+        if variant.endswith(_EXTEND_SUFFIX):
+            kind = ButtonKind.ANIMATE_EXTEND
+            variant = variant.removesuffix(_EXTEND_SUFFIX)
+        if variant not in _MOTIONS:
+            raise _fail(raw, f"unknown motion {_show(variant)} (expected 'high' or 'low')")
     else:
         raise _fail(raw, f"unknown button {_show(op)}")
     solo = kind not in _NO_SOLO
@@ -304,6 +337,9 @@ def build_custom_id(cid: CustomId) -> str:
     elif kind is ButtonKind.OUTPAINT:
         if variant not in _OUTPAINT_VARIANTS:
             raise _invalid(cid, "variant must be '50' or '75'")
+    elif kind in (ButtonKind.ANIMATE, ButtonKind.ANIMATE_EXTEND):
+        if variant not in _MOTIONS:
+            raise _invalid(cid, "variant must be a motion, 'high' or 'low'")
     elif variant:
         raise _invalid(cid, f"{kind.value} takes no variant")
 
@@ -328,5 +364,11 @@ def build_custom_id(cid: CustomId) -> str:
         return f"MJ::CustomZoom::{h}"
     if kind is ButtonKind.INPAINT:
         return f"MJ::Inpaint::{index}::{h}::SOLO"
+    if kind is ButtonKind.ANIMATE:
+        return f"MJ::JOB::animate_{variant}::{index}::{h}::SOLO"
+    if kind is ButtonKind.ANIMATE_EXTEND:
+        return f"MJ::JOB::animate_{variant}_extend::{index}::{h}"
+    if kind is ButtonKind.VIDEO_VIRTUAL_UPSCALE:
+        return f"MJ::JOB::video_virtual_upscale::{index}::{h}"
     # REROLL, LOW_VARIATION, HIGH_VARIATION: the op name is the kind's value.
     return f"MJ::JOB::{kind.value}::{index}::{h}::SOLO"

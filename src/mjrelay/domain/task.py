@@ -47,6 +47,19 @@ class TaskAction(StrEnum):
     LOW_VARIATION = "LOW_VARIATION"
     INPAINT = "INPAINT"
     UPLOAD = "UPLOAD"
+    VIDEO = "VIDEO"
+    VIDEO_EXTEND = "VIDEO_EXTEND"
+    EDIT = "EDIT"
+    RETEXTURE = "RETEXTURE"
+    SWAP_FACE = "SWAP_FACE"
+
+    @classmethod
+    def _missing_(cls, value: object) -> TaskAction | None:
+        # The best-known gateway names the editor action ``EDITS``; the fork (and we) emit
+        # ``EDIT``. Accept both on input so tasks relayed from either side parse.
+        if value == "EDITS":
+            return cls.EDIT
+        return None
 
 
 class BotType(StrEnum):
@@ -79,6 +92,17 @@ class Button(WireModel):
     style: int = 2
 
 
+def _is_none(value: object) -> bool:
+    return value is None
+
+
+class VideoUrl(WireModel):
+    """One video of a batch as peers serialize it: the mp4 and its still thumbnail."""
+
+    url: str
+    thumbnail: str = ""
+
+
 class Task(WireModel):
     """A task exactly as ``GET /mj/task/{id}/fetch`` returns it."""
 
@@ -105,6 +129,14 @@ class Task(WireModel):
     # Additive fields: the four panels of a grid, and the speed mode the job ran in.
     image_urls: list[str] = Field(default_factory=list)
     mode: str = ""
+    # Video tasks only: the first or chosen video, every video of the batch, and the clip
+    # length. The fork shows them on video tasks; on every other task they are left out, so an
+    # image task's JSON stays byte for byte what it was. ``image_url`` stays a still (the first
+    # frame) so clients that only know images still show something.
+    video_url: str | None = Field(default=None, exclude_if=_is_none)
+    video_urls: list[VideoUrl] | None = Field(default=None, exclude_if=_is_none)
+    video_duration: float | None = Field(default=None, exclude_if=_is_none)
+    frame_count: int | None = Field(default=None, exclude_if=_is_none)
 
     def to_json(self) -> bytes:
         return self.__pydantic_serializer__.to_json(self, by_alias=True)

@@ -12,7 +12,7 @@ from typing import Any
 
 from mjrelay.domain.record import TaskRecord
 from mjrelay.domain.states import can_transition, is_progress_forward
-from mjrelay.domain.task import Button, TaskStatus
+from mjrelay.domain.task import Button, TaskStatus, VideoUrl
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,6 +24,10 @@ class TaskUpdate:
     progress: str | None = None
     image_url: str | None = None
     image_urls: list[str] | None = None
+    video_url: str | None = None
+    video_urls: list[VideoUrl] | None = None
+    video_duration: float | None = None
+    frame_count: int | None = None
     buttons: list[Button] | None = None
     prompt: str | None = None
     prompt_en: str | None = None
@@ -69,7 +73,17 @@ def apply_update(record: TaskRecord, update: TaskUpdate, now_ms: int) -> bool:
 def _merge_extras(record: TaskRecord, update: TaskUpdate) -> bool:
     task = record.task
     changed = False
-    for name in ("image_url", "image_urls", "buttons", "prompt", "prompt_en"):
+    for name in (
+        "image_url",
+        "image_urls",
+        "video_url",
+        "video_urls",
+        "video_duration",
+        "frame_count",
+        "buttons",
+        "prompt",
+        "prompt_en",
+    ):
         value = getattr(update, name)
         if value is not None and getattr(task, name) != value:
             setattr(task, name, value)

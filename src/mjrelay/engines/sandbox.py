@@ -24,9 +24,12 @@ from mjrelay.domain.channel import ChannelSpec
 from mjrelay.domain.custom_id import ButtonKind, CustomId, parse_custom_id
 from mjrelay.domain.prompts import keycap, numbered_prompts
 from mjrelay.domain.task import Button, TaskAction, TaskStatus
+from mjrelay.engines import sandbox_edit as edit
 from mjrelay.engines import sandbox_render as render
 from mjrelay.engines.base import Admission, Engine, EngineJob, TaskUpdate, UpdateSink
 from mjrelay.engines.kinds import EngineContext, EngineKind
+from mjrelay.engines.sandbox_video import VideoRenderer
+from mjrelay.engines.sandbox_video_jobs import SandboxVideoJobs, is_video_job
 from mjrelay.media.store import BASE_URL_MARKER, MediaStore
 
 log = get_logger("mjrelay.engines.sandbox")
@@ -43,6 +46,19 @@ def _seed_for(prompt: str, salt: str) -> int:
         return int(explicit.group(1)) % 4_294_967_296
     digest = hashlib.sha256(f"{prompt}\x00{salt}".encode()).digest()
     return int.from_bytes(digest[:4], "big")
+
+
+def _job_hash(task_id: str) -> str:
+    """The job's uuid-shaped hash, stable per task (so a resumed job gets the same buttons)."""
+    digest = hashlib.sha256(f"job:{task_id}".encode()).hexdigest()
+    return "-".join(
+        (digest[:8], digest[8:12], "4" + digest[13:16], "a" + digest[17:20], digest[20:32])
+    )
+
+
+# Renders of one video at a time per sandbox: a video costs seconds of CPU (see
+# engines/sandbox_video.py), and image jobs must keep their share of the cores.
+_CONCURRENT_VIDEO_RENDERS = 1
 
 
 def banned_word_in(prompt: str, banned: list[str]) -> str | None:
@@ -64,6 +80,9 @@ class SandboxEngine(Engine):
         self._sink: UpdateSink | None = None
         self._waiting: deque[EngineJob] = deque()
         self._running: dict[str, asyncio.Task[None]] = {}
+        self._videos = SandboxVideoJobs(
+            media, VideoRenderer(_CONCURRENT_VIDEO_RENDERS), self._load_key
+        )
 
     async def start(self, sink: UpdateSink) -> None:
         self._sink = sink
@@ -156,6 +175,11 @@ class SandboxEngine(Engine):
         await self._emit(TaskUpdate(job.task_id, TaskStatus.SUBMITTED))
         await asyncio.sleep(pause)
         await self._emit(TaskUpdate(job.task_id, TaskStatus.IN_PROGRESS, progress="0%"))
+        if is_video_job(job):
+            final = await self._videos.run(job, _job_hash(job.task_id))
+            self._next(job.task_id)
+            await self._emit(final)
+            return
         result = await asyncio.to_thread(self._render, job)
         for step in range(1, steps + 1):
             await asyncio.sleep(pause)
@@ -218,16 +242,7 @@ class SandboxEngine(Engine):
 
     # Rendering runs in a worker thread: it is CPU work and must not stall the event loop.
     def _render(self, job: EngineJob) -> _Rendered:
-        job_hash = hashlib.sha256(f"job:{job.task_id}".encode()).hexdigest()
-        job_hash = "-".join(
-            (
-                job_hash[:8],
-                job_hash[8:12],
-                "4" + job_hash[13:16],
-                "a" + job_hash[17:20],
-                job_hash[20:32],
-            )
-        )
+        job_hash = _job_hash(job.task_id)
         custom = parse_custom_id(job.custom_id) if job.custom_id else None
         parent_state = job.parent.engine_state if job.parent else {}
         prompt = job.prompt or (job.parent.prompt if job.parent else "")
@@ -266,6 +281,12 @@ class SandboxEngine(Engine):
             return _Rendered(
                 job_hash, seed, None, [], shorten_buttons(), prompt, final, texts=shortened
             )
+        if job.action == TaskAction.SWAP_FACE:
+            if len(job.images) != 2:
+                raise ValueError("face swap needs a source (face) and a target image")
+            face, target = (self._load_key(key) for key in job.images)
+            image = edit.render_face_swap(face, target)
+            return _Rendered(job_hash, seed, image, [], [], prompt, prompt, single=True)
         if job.action == TaskAction.UPSCALE and custom is not None:
             if custom.kind == ButtonKind.UPSAMPLE:
                 image = render.render_upscale(
@@ -296,6 +317,13 @@ class SandboxEngine(Engine):
         if job.action == TaskAction.BLEND:
             sources = [self._load_key(key) for key in job.images]
             return render.render_blend(sources, job.dimensions or "SQUARE", seed)
+        if job.action in (TaskAction.EDIT, TaskAction.RETEXTURE):
+            if not job.images:
+                raise ValueError(f"{job.action.value} needs an input image")
+            source = self._load_key(job.images[0])
+            if job.action == TaskAction.EDIT:
+                return edit.edit_panels(source, text)
+            return edit.retexture_panels(source, text)
         if custom is None or job.action in (TaskAction.IMAGINE, TaskAction.REROLL):
             return render.render_panels(text, seed, aspect=aspect)
         if custom.kind == ButtonKind.VARIATION:

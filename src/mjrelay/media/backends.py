@@ -140,7 +140,7 @@ class S3Backend:
 
 def content_type_of(key: str) -> str:
     ext = key.rsplit(".", 1)[-1].lower()
-    return {"jpg": "image/jpeg", "jpeg": "image/jpeg"}.get(ext, f"image/{ext}")
+    return {"jpg": "image/jpeg", "jpeg": "image/jpeg", "mp4": "video/mp4"}.get(ext, f"image/{ext}")
 
 
 def _status_of(error: Exception) -> int | None:

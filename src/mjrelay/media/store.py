@@ -22,8 +22,9 @@ from mjrelay.media.backends import LocalBackend, MediaBackend, content_type_of
 # public base URL when it serves the bytes, so stored JSON does not depend on the host name.
 BASE_URL_MARKER = "mjrelay+base:"
 
-_KEY = re.compile(r"^[A-Za-z0-9_-]{16,120}\.(png|jpg|jpeg|webp|gif)$")
-_EXTENSIONS = {"png", "jpg", "jpeg", "webp", "gif"}
+_KEY = re.compile(r"^[A-Za-z0-9_-]{16,120}\.(png|jpg|jpeg|webp|gif|mp4)$")
+# mp4: the sandbox's videos (issue 11) are stored and served like images.
+_EXTENSIONS = {"png", "jpg", "jpeg", "webp", "gif", "mp4"}
 
 
 @dataclass(frozen=True)
