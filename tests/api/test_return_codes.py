@@ -7,8 +7,8 @@ from pathlib import Path
 
 import httpx
 import pytest
-from tests.conftest import fast_settings
 from tests.support.live import LiveRelay
+from tests.support.settings import fast_settings
 from tests.support.wire import button, finished, imagine_done, submit
 
 from mjrelay.core.settings import SandboxSettings, Settings

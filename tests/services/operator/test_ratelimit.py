@@ -13,8 +13,8 @@ import pytest
 from mjrelay.core.operator_settings import RateLimitSettings
 from mjrelay.core.settings import SandboxSettings
 from mjrelay.services.operator.ratelimit import Limiter, MemoryLimiter, RedisLimiter
-from tests.conftest import fast_settings
 from tests.support.live import running_relay, wait_for_status
+from tests.support.settings import fast_settings
 
 REDIS_URL = "redis://127.0.0.1:6379/0"
 

@@ -11,8 +11,8 @@ from mjrelay.domain.task import TaskStatus
 from mjrelay.domain.updates import TaskUpdate
 from mjrelay.engines.base import Admission, EngineJob, UpdateSink
 from mjrelay.services.tasks.runner import RESTART_FAILURE
-from tests.conftest import fast_settings
 from tests.support.live import running_relay, wait_for_status
+from tests.support.settings import fast_settings
 from tests.support.wire import submit, submit_ok
 
 
