@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from tests.support.live import running_relay
 from tests.support.settings import fast_settings
+from tests.support.waiting import until
 from typer.testing import CliRunner
 
 from mjrelay.cli import app
@@ -93,14 +94,15 @@ async def test_running_server_picks_up_added_and_disabled_channels(
             runner.invoke, app, ["channels", "add", "vip", "--engine", "sandbox", "--priority", "9"]
         )
         assert result.exit_code == 0, result.output
-        await asyncio.sleep(0.4)
+        # The server re-reads channels every 0.1 s: wait until it prefers the new one.
+        await until(lambda: live.relay.registry.default == "vip")
         answer = (await client.post("/mj/submit/imagine", json={"prompt": "x"})).json()
         record = await live.relay.lifecycle.store.get(answer["result"])
         assert record is not None and record.engine == "vip"
 
         result = await asyncio.to_thread(runner.invoke, app, ["channels", "disable", "vip"])
         assert result.exit_code == 0, result.output
-        await asyncio.sleep(0.4)
+        await until(lambda: live.relay.registry.default != "vip")
         answer = (await client.post("/mj/submit/imagine", json={"prompt": "y"})).json()
         record = await live.relay.lifecycle.store.get(answer["result"])
         assert record is not None and record.engine == "sandbox"
