@@ -13,7 +13,7 @@ import pytest
 from tests.support.fake_upstream import FakeUpstream
 from tests.support.live import LiveRelay, wait_for_status
 from tests.support.upstream_env import relay_for, upstream_channel
-from tests.support.waiting import until_async
+from tests.support.waiting import until, until_async
 
 from mjrelay.domain.record import TaskRecord
 from mjrelay.domain.states import is_progress_forward
@@ -188,7 +188,8 @@ async def test_an_upstream_that_never_finishes_hits_the_deadline(tmp_path: Path)
         assert task["status"] == "FAILURE"
         assert task["failReason"] == "timed out: the job did not finish within 1 seconds"
         fake.faults.never_finish = False
-        await asyncio.sleep(0.6)  # the upstream finishes late: nothing moves backwards or on
+        # The upstream finishes late (and pushes it): nothing moves backwards or on.
+        await until(lambda: bool(fake.completed_at) and fake.running_jobs == 0)
         again = (await client.get(f"/mj/task/{task_id}/fetch")).json()
         assert again["status"] == "FAILURE"
 
