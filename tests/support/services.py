@@ -55,7 +55,7 @@ class Services:
 
 def common_for(key: KeyInfo, **fields: str) -> Common:
     """The ``Common`` a submit by ``key`` carries (as the HTTP layer would build it)."""
-    return Common(key_id=key.id, **fields)  # type: ignore[arg-type]
+    return Common(key_id=key.id, **fields)
 
 
 _migrated_template: Path | None = None

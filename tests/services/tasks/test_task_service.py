@@ -10,6 +10,7 @@ from mjrelay.core.errors import (
     BannedPrompt,
     NotFound,
     QueueFull,
+    RelayError,
     ReturnCode,
     TaskNotFound,
     ValidationFailed,
@@ -94,9 +95,9 @@ async def test_imagine_refuses_an_unknown_bot_type(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("refusal", [QueueFull("queue full"), BannedPrompt("banned")])
-async def test_a_refused_job_is_withdrawn(tmp_path: Path, refusal: Exception) -> None:
+async def test_a_refused_job_is_withdrawn(tmp_path: Path, refusal: RelayError) -> None:
     async with running_services(tmp_path) as services:
-        services.engine.refuse_with = refusal  # type: ignore[assignment]
+        services.engine.refuse_with = refusal
         with pytest.raises(type(refusal)):
             await services.tasks.imagine(A(services), "a fox", None, NO_KEY)
         assert await services.tasks.list_recent(A(services), limit=10, offset=0, before=None) == []
