@@ -9,8 +9,8 @@ from pathlib import Path
 import httpx
 import pytest
 from pydantic import SecretStr
-from tests.conftest import fast_settings
 from tests.support.live import LiveRelay, running_relay, wait_for_status
+from tests.support.settings import fast_settings
 
 TOKEN = "admin-secret-token-for-tests"
 

@@ -10,7 +10,7 @@ from typing import Any
 
 import httpx
 import pytest
-from tests.conftest import fast_settings
+from tests.support.settings import fast_settings
 from tests.support.wire import button, imagine_done, png_data_url, submit
 
 from mjrelay.core.settings import Settings

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import httpx
 import pytest
-from tests.conftest import fast_settings
 from tests.support.live import LiveRelay, running_relay, wait_for_status
 from tests.support.operator import BACKENDS, StallingEngine, balance_of, database_url, ledger_rows
+from tests.support.settings import fast_settings
 
 from mjrelay.core.settings import SandboxSettings
 from mjrelay.domain.task import TaskStatus

@@ -11,10 +11,10 @@ from typing import Any
 
 import httpx
 import pytest
-from tests.conftest import fast_settings
 from tests.support.live import running_relay, wait_for_status
 from tests.support.operator import BACKENDS, database_url
 from tests.support.receiver import running_receiver
+from tests.support.settings import fast_settings
 
 from mjrelay.core.netguard import default_resolver
 from mjrelay.core.settings.operator import CallbackSettings

@@ -14,8 +14,8 @@ from typing import Any
 import httpx
 import pytest
 from pydantic import SecretStr
-from tests.conftest import fast_settings
 from tests.support.live import LiveRelay
+from tests.support.settings import fast_settings
 
 from mjrelay.api.deps import BaseURLs
 from mjrelay.core.settings import Settings

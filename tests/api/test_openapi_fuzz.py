@@ -37,8 +37,8 @@ from schemathesis.specs.openapi.checks import (
     response_schema_conformance,
     status_code_conformance,
 )
-from tests.conftest import fast_settings
 from tests.support.databases import fresh_postgres_database
+from tests.support.settings import fast_settings
 
 from mjrelay.api.app import create_app
 from mjrelay.wiring import Relay

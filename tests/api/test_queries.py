@@ -6,8 +6,8 @@ from pathlib import Path
 
 import httpx
 import pytest
-from tests.conftest import fast_settings
 from tests.support.live import LiveRelay, running_relay, wait_for_status
+from tests.support.settings import fast_settings
 from tests.support.wire import button, finished, imagine_done, submit, submit_ok
 
 from mjrelay.core.settings import SandboxSettings, Settings

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import asyncio
 from pathlib import Path
 
 import httpx
 import pytest
-from tests.conftest import fast_settings
 from tests.support.live import LiveRelay
+from tests.support.settings import fast_settings
 from tests.support.wire import button, finished, imagine_done, submit
 
 from mjrelay.core.settings import SandboxSettings, Settings
@@ -95,7 +94,10 @@ async def test_cancelled_queued_job_never_runs(client: httpx.AsyncClient) -> Non
     cancel = await client.post(f"/mj/task/{queued['result']}/cancel")
     assert cancel.json()["code"] == 1
     await finished(client, first["result"])
-    await asyncio.sleep(0.3)
+    # A job submitted now queues behind anything still waiting: once it is done, the cancelled
+    # job would have run too.
+    later = await submit(client, "/mj/submit/imagine", {"prompt": "later"})
+    await finished(client, later["result"])
     task = (await client.get(f"/mj/task/{queued['result']}/fetch")).json()
     assert task["status"] == "CANCEL"
     assert task["startTime"] is None and task["imageUrl"] == ""

@@ -8,7 +8,7 @@ from typing import Any
 
 import httpx
 import pytest
-from tests.conftest import fast_settings
+from tests.support.settings import fast_settings
 from tests.support.wire import button, image_size, imagine_done, press
 
 from mjrelay.core.settings import SandboxSettings, Settings

@@ -32,8 +32,8 @@ async def test_upload_returns_absolute_urls_that_serve_the_images(live: LiveRela
 async def test_upload_uses_the_public_url_when_configured(tmp_path: object) -> None:
     from pathlib import Path
 
-    from tests.conftest import fast_settings
     from tests.support.live import running_relay
+    from tests.support.settings import fast_settings
 
     assert isinstance(tmp_path, Path)
     settings = fast_settings(tmp_path / "data", public_url="https://relay.example.com/")

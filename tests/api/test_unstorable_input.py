@@ -17,9 +17,9 @@ import pytest
 from pydantic import SecretStr
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
-from tests.conftest import fast_settings
 from tests.support.databases import POSTGRES_ADMIN_URL, fresh_postgres_database
 from tests.support.live import LiveRelay, running_relay
+from tests.support.settings import fast_settings
 
 from mjrelay.core.settings import Settings
 

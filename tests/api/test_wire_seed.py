@@ -6,8 +6,8 @@ import asyncio
 import json
 
 import httpx
-from tests.conftest import SEED_EXAMPLE
 from tests.support.live import LiveRelay
+from tests.support.settings import SEED_EXAMPLE
 from tests.support.wire import (
     assert_wire_shape,
     button,

@@ -6,8 +6,8 @@ import asyncio
 from pathlib import Path
 
 import pytest
-from tests.conftest import fast_settings
 from tests.support.live import running_relay
+from tests.support.settings import fast_settings
 from tests.support.waiting import until
 from typer.testing import CliRunner
 

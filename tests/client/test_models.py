@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from tests.conftest import SEED_EXAMPLE
+from tests.support.settings import SEED_EXAMPLE
 
 from mjrelay.client import Task, TaskAction, TaskStatus
 from mjrelay.client.models import Envelope

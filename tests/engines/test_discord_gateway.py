@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import time
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +11,7 @@ import pytest
 from tests.support.discord_env import discord_channel, discord_relay, imagine_done, submit
 from tests.support.fake_discord import running_fake_discord
 from tests.support.live import LiveRelay, wait_for_status
+from tests.support.waiting import until
 from typer.testing import CliRunner
 
 from mjrelay.cli import app
@@ -22,14 +22,6 @@ def _engine(live: LiveRelay, name: str) -> DiscordEngine:
     engine = live.relay.registry.get(name)
     assert isinstance(engine, DiscordEngine)
     return engine
-
-
-async def _until(check: Any, within: float = 10.0) -> None:
-    deadline = time.monotonic() + within
-    while not check():
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not reached")
-        await asyncio.sleep(0.02)
 
 
 async def test_reconnect_request_mid_job_resumes_without_losing_progress(tmp_path: Path) -> None:
@@ -58,8 +50,8 @@ async def test_invalid_session_mid_job_identifies_again_and_finishes(tmp_path: P
         channel = discord_channel(fake, account, "acct-1")
         async with discord_relay(tmp_path / "d", [channel]) as live, live.client() as client:
             answer = await submit(client, "/mj/submit/imagine", {"prompt": "a patient cat"})
-            await _until(lambda: fake.gateway.identifies == 2)
-            await _until(lambda: _engine(live, "acct-1").gateway.ready.is_set())  # type: ignore[union-attr]
+            await until(lambda: fake.gateway.identifies == 2, within=10)
+            await until(lambda: _engine(live, "acct-1").gateway.ready.is_set(), within=10)  # type: ignore[union-attr]
             fake.bot.controls.gate.set()
             task = await wait_for_status(client, answer["result"], {"SUCCESS", "FAILURE"})
             assert task["status"] == "SUCCESS", task
@@ -75,7 +67,9 @@ async def test_missed_heartbeat_ack_reconnects(tmp_path: Path) -> None:
         async with discord_relay(tmp_path / "d", [channel]) as live, live.client() as client:
             gateway = _engine(live, "acct-1").gateway
             assert gateway is not None
-            await _until(lambda: gateway.stats.missed_acks >= 1 and fake.gateway.resumes >= 1)
+            await until(
+                lambda: gateway.stats.missed_acks >= 1 and fake.gateway.resumes >= 1, within=10
+            )
             fake.gateway.controls.ack_heartbeats = True
             assert (await imagine_done(client, "an awake cat"))["status"] == "SUCCESS"
             assert fake.gateway.identifies == 1  # resumed, never re-identified
@@ -107,7 +101,7 @@ async def test_revoked_token_disables_account_and_moves_its_jobs(
             assert (running["code"], queued["code"]) == (1, 22)
             await wait_for_status(client, running["result"], {"IN_PROGRESS"})
             await fake.revoke(dead)
-            await _until(lambda: bool(_engine(live, "acct-dead").disabled_reason))
+            await until(lambda: bool(_engine(live, "acct-dead").disabled_reason), within=10)
             fake.bot.controls.gate.set()
             for answer in (running, queued):
                 task = await wait_for_status(client, answer["result"], {"SUCCESS", "FAILURE"})
@@ -169,7 +163,7 @@ async def test_relay_restart_mid_job_resumes_the_session_and_finishes(tmp_path: 
             await wait_for_status(client, answer["result"], {"IN_PROGRESS"})
         # The relay is down; the bot finishes meanwhile (kept for the session's resume).
         fake.bot.controls.gate.set()
-        await _until(lambda: fake.bot.running == 0)
+        await until(lambda: fake.bot.running == 0, within=10)
         async with discord_relay(data_dir, [channel]) as live, live.client() as client:
             task = await wait_for_status(client, answer["result"], {"SUCCESS", "FAILURE"})
             assert task["status"] == "SUCCESS", task

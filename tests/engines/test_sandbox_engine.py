@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 from PIL import Image
+from tests.support.waiting import until
 
 from mjrelay.core.errors import BannedPrompt, QueueFull, ReturnCode
 from mjrelay.core.settings import SandboxSettings
@@ -196,7 +197,7 @@ async def test_cancel_waiting_and_running_jobs(tmp_path: Path) -> None:
     running, waiting, after = "1700000000000040", "1700000000000041", "1700000000000042"
     for task_id in (running, waiting, after):
         await engine.submit(EngineJob(task_id, TaskAction.IMAGINE, f"job {task_id}"))
-    await asyncio.sleep(0.1)
+    await until(lambda: bool(sink.of(running)))
     assert sink.of(running)[0].status == TaskStatus.SUBMITTED  # it started
     assert sink.of(waiting) == []  # it did not
     assert await engine.cancel(waiting) is True
@@ -205,7 +206,10 @@ async def test_cancel_waiting_and_running_jobs(tmp_path: Path) -> None:
     # The slot freed by the cancelled job goes to the next one still waiting.
     final = await sink.final(after)
     assert final.status == TaskStatus.SUCCESS
-    await asyncio.sleep(0.3)
+    # One more job through the only slot outlasts the cancelled jobs' own run time.
+    last = "1700000000000043"
+    await engine.submit(EngineJob(last, TaskAction.IMAGINE, f"job {last}"))
+    assert (await sink.final(last)).status == TaskStatus.SUCCESS
     assert sink.of(waiting) == []
     assert all(not u.status.is_final for u in sink.of(running))
     assert engine.load == (0, 0)

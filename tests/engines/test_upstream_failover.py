@@ -12,11 +12,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from tests.conftest import fast_settings
 from tests.support.clock import ManualClock
 from tests.support.fake_upstream import FakeUpstream
 from tests.support.live import LiveRelay, running_relay, wait_for_status
 from tests.support.server_process import free_port
+from tests.support.settings import fast_settings
 from tests.support.upstream_env import upstream_channel
 
 

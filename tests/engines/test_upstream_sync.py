@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import itertools
 from pathlib import Path
 from typing import Any
@@ -12,6 +13,7 @@ import pytest
 from tests.support.fake_upstream import FakeUpstream
 from tests.support.live import LiveRelay, wait_for_status
 from tests.support.upstream_env import relay_for, upstream_channel
+from tests.support.waiting import until, until_async
 
 from mjrelay.domain.record import TaskRecord
 from mjrelay.domain.states import is_progress_forward
@@ -74,6 +76,15 @@ async def test_push_alone_keeps_tasks_fresh_with_duplicate_and_stale_callbacks(
         assert any(len(states) >= 4 for states in history.states.values())  # progress seen
 
 
+async def mirrors_settled(live: LiveRelay, ids: list[str]) -> bool:
+    """Whether every task's image mirror is done or failed (it lands just after SUCCESS)."""
+    for task_id in ids:
+        record = await live.relay.lifecycle.store.get(task_id)
+        if record is None or record.engine_state.get("mirror") not in ("done", "failed"):
+            return False
+    return True
+
+
 async def test_push_and_poll_agree(tmp_path: Path) -> None:
     async with FakeUpstream() as fake:
         results = {}
@@ -85,7 +96,7 @@ async def test_push_and_poll_agree(tmp_path: Path) -> None:
                 history = History(live)
                 ids = await submit_many(client, 3)
                 tasks = await all_finished(client, ids)
-                await asyncio.sleep(0.3)  # let the mirror land
+                await until_async(functools.partial(mirrors_settled, live, ids))
                 tasks = [(await client.get(f"/mj/task/{i}/fetch")).json() for i in ids]
                 history.assert_never_backwards()
                 results[name] = tasks
@@ -177,7 +188,8 @@ async def test_an_upstream_that_never_finishes_hits_the_deadline(tmp_path: Path)
         assert task["status"] == "FAILURE"
         assert task["failReason"] == "timed out: the job did not finish within 1 seconds"
         fake.faults.never_finish = False
-        await asyncio.sleep(0.6)  # the upstream finishes late: nothing moves backwards or on
+        # The upstream finishes late (and pushes it): nothing moves backwards or on.
+        await until(lambda: bool(fake.completed_at) and fake.running_jobs == 0)
         again = (await client.get(f"/mj/task/{task_id}/fetch")).json()
         assert again["status"] == "FAILURE"
 

@@ -13,10 +13,10 @@ from pathlib import Path
 
 import httpx
 import pytest
-from tests.conftest import fast_settings
 from tests.support.fake_upstream import FakeUpstream
 from tests.support.live import running_relay, wait_for_status
 from tests.support.s3_server import SECRET_ACCESS_KEY, S3Server, s3_server
+from tests.support.settings import fast_settings
 from tests.support.upstream_env import relay_for, upstream_channel
 from tests.support.wire import png_bytes
 

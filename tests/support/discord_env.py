@@ -9,9 +9,9 @@ from typing import Any
 
 import httpx
 
-from tests.conftest import fast_settings
 from tests.support.fake_discord import Account, FakeDiscord
 from tests.support.live import LiveRelay, running_relay, wait_for_status
+from tests.support.settings import fast_settings
 
 
 def discord_channel(

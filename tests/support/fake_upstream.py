@@ -152,6 +152,11 @@ class FakeUpstream:
 
     # ---- queries for tests -------------------------------------------------------------------
 
+    @property
+    def running_jobs(self) -> int:
+        """Jobs still running here (a finished job has also sent its callbacks)."""
+        return len(self._jobs)
+
     def calls(self, path_part: str) -> list[Recorded]:
         return [r for r in self.requests if path_part in r.path]
 

@@ -8,8 +8,8 @@ from pathlib import Path
 from typing import Any
 
 from mjrelay.core.settings import SandboxSettings
-from tests.conftest import fast_settings
 from tests.support.live import LiveRelay, running_relay
+from tests.support.settings import fast_settings
 
 
 @asynccontextmanager

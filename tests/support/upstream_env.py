@@ -7,10 +7,10 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
-from tests.conftest import fast_settings
 from tests.support.fake_upstream import FakeUpstream
 from tests.support.live import LiveRelay, running_relay
 from tests.support.server_process import free_port
+from tests.support.settings import fast_settings
 
 
 def upstream_channel(fake: FakeUpstream, name: str = "up", **fields: Any) -> dict[str, Any]:

@@ -11,8 +11,8 @@ from typing import Any
 import httpx
 from PIL import Image
 
-from tests.conftest import SEED_EXAMPLE
 from tests.support.live import wait_for_status
+from tests.support.settings import SEED_EXAMPLE
 
 FINAL = {"SUCCESS", "FAILURE", "CANCEL"}
 

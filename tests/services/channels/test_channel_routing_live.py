@@ -7,8 +7,8 @@ from typing import Any
 
 from mjrelay.core.settings import Settings
 from mjrelay.store.channels import ChannelStore
-from tests.conftest import fast_settings
 from tests.support.live import LiveRelay, running_relay, wait_for_status
+from tests.support.settings import fast_settings
 
 
 def sandbox_channel(name: str, **fields: Any) -> dict[str, Any]:

@@ -15,8 +15,8 @@ from mjrelay.core.settings import Settings
 from mjrelay.services.tasks.service import Common
 from mjrelay.store.ledger import Charge
 from mjrelay.wiring import Relay
-from tests.conftest import fast_settings
 from tests.support.operator import BACKENDS, StallingEngine, balance_of, database_url, ledger_rows
+from tests.support.settings import fast_settings
 
 
 @pytest.fixture(params=BACKENDS)

@@ -10,10 +10,10 @@ from typing import Any
 import redis.asyncio as aioredis
 
 from mjrelay.core.settings import SandboxSettings
-from tests.conftest import fast_settings
 from tests.support.databases import fresh_postgres_database
 from tests.support.live import running_relay
 from tests.support.redis import require_redis
+from tests.support.settings import fast_settings
 from tests.support.sse import collect_task_stream, sse_tasks
 
 
