@@ -18,7 +18,6 @@ from mjrelay.client.cli import register as register_user_commands
 from mjrelay.core.errors import RelayError
 from mjrelay.core.money import show
 from mjrelay.core.settings import Settings
-from mjrelay.services.operator.admin import AdminService
 from mjrelay.store.db import Database
 from mjrelay.store.keys import KeyAccount, KeyStore
 
@@ -68,7 +67,7 @@ def serve(
 
     from mjrelay.api.app import create_app
     from mjrelay.core.logging import configure_logging
-    from mjrelay.wiring import Relay
+    from mjrelay.wiring import Relay, build_admin
 
     settings = _settings(config)
     configure_logging(settings.log_level, json=settings.log_json)
@@ -81,7 +80,7 @@ def serve(
             store = KeyStore(db)
             if await store.count_active() > 0:
                 return None
-            key, _info = await AdminService.build(db, settings).create_key("default", actor="serve")
+            key, _info = await build_admin(db, settings).create_key("default", actor="serve")
             return key
 
         key = _with_db(settings, first_key)
@@ -154,8 +153,10 @@ def keys_create(
     settings = _settings(config)
 
     async def create(db: Database) -> str:
+        from mjrelay.wiring import build_admin  # late: the CLI starts fast
+
         try:
-            key, info = await AdminService.build(db, settings).create_key(
+            key, info = await build_admin(db, settings).create_key(
                 name.strip(), actor=CLI_ACTOR, tenant=tenant, balance=amount
             )
         except RelayError as exc:
@@ -176,7 +177,9 @@ def keys_list(config: ConfigOption = None) -> None:
     settings = _settings(config)
 
     async def listing(db: Database) -> list[KeyAccount]:
-        return await AdminService.build(db, settings).keys()
+        from mjrelay.wiring import build_admin  # late: the CLI starts fast
+
+        return await build_admin(db, settings).keys()
 
     rows = _with_db(settings, listing)
     typer.echo(f"{'ID':>4}  {'PREFIX':<12} {'TENANT':<20} {'NAME':<20} {'BALANCE':>12}  STATUS")
@@ -199,7 +202,9 @@ def keys_revoke(
     settings = _settings(config)
 
     async def revoke(db: Database) -> int:
-        return await AdminService.build(db, settings).revoke_key(key, actor=CLI_ACTOR)
+        from mjrelay.wiring import build_admin  # late: the CLI starts fast
+
+        return await build_admin(db, settings).revoke_key(key, actor=CLI_ACTOR)
 
     count = _with_db(settings, revoke)
     if count == 0:

@@ -12,7 +12,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from mjrelay import __version__
-from mjrelay.api.deps import BaseURLs, KeyCache
+from mjrelay.api.deps import BaseURLs, KeyCache, KeyCheck
 from mjrelay.api.errors import install_error_handlers
 from mjrelay.api.fast_fetch import FastFetch
 from mjrelay.api.middleware import BodyLimitMiddleware, ModePrefixMiddleware
@@ -75,7 +75,9 @@ def create_app(relay: Relay, *, manage_lifecycle: bool = True) -> FastAPI:
 
     app = RelayApp(title="mjrelay", version=__version__, description=DESCRIPTION, lifespan=lifespan)
     app.state.relay = relay
-    app.state.key_cache = key_cache = KeyCache(relay.settings.auth_cache_seconds)
+    app.state.key_check = key_check = KeyCheck(
+        relay.keys, relay.ops, KeyCache(relay.settings.auth_cache_seconds)
+    )
     app.state.base_urls = base_urls = BaseURLs(relay.settings.public_url)
     install_error_handlers(app)
     app.include_router(service.router)
@@ -100,5 +102,5 @@ def create_app(relay: Relay, *, manage_lifecycle: bool = True) -> FastAPI:
             max_age=600,
         )
     # In front of everything: plain task fetches, the polling traffic, skip FastAPI entirely.
-    app.front = FastFetch(partial(FastAPI.__call__, app), relay, key_cache, base_urls)
+    app.front = FastFetch(partial(FastAPI.__call__, app), relay.tasks, key_check, base_urls)
     return app

@@ -6,10 +6,9 @@ from typing import Any
 
 from fastapi import APIRouter
 from fastapi.responses import StreamingResponse
-from sqlalchemy import text
 
 from mjrelay import __version__
-from mjrelay.api.deps import CurrentRelay
+from mjrelay.api.deps import HealthDep, MediaDep
 from mjrelay.core.errors import TaskNotFound
 
 router = APIRouter(tags=["service"])
@@ -29,20 +28,19 @@ async def landing() -> dict[str, Any]:
 
 
 @router.get("/healthz")
-async def healthz(relay: CurrentRelay) -> dict[str, Any]:
-    async with relay.db.engine.connect() as connection:
-        await connection.execute(text("SELECT 1"))
+async def healthz(health: HealthDep) -> dict[str, Any]:
+    await health.check()
     return {"status": "ok"}
 
 
 @router.get("/mj/image/{key}", response_class=StreamingResponse)
-async def image(key: str, relay: CurrentRelay) -> StreamingResponse:
+async def image(key: str, media: MediaDep) -> StreamingResponse:
     """Images need no key (browsers load them) but their names cannot be guessed.
 
     The bytes stream from the media backend (data dir or S3 bucket) through the relay, so the
     URL is the same whichever backend holds them.
     """
-    opened = await relay.media.open(key)
+    opened = await media.open(key)
     if opened is None:
         raise TaskNotFound("image not found")
     return StreamingResponse(

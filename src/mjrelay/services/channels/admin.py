@@ -7,10 +7,13 @@ carry its options: they hold upstream secrets, tokens and hosts.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Any
 
+from mjrelay.core.errors import NotFound
 from mjrelay.domain.channel import ChannelSpec
 from mjrelay.services.tasks.router import ChannelRouter
+from mjrelay.store.audit import AuditStore
 from mjrelay.store.channels import ChannelStore
 
 
@@ -80,3 +83,35 @@ async def channel_listing(
             }
         )
     return listing
+
+
+class ChannelAdmin:
+    """``/admin/channels``: list channels, switch one, audit it and route by it at once."""
+
+    def __init__(
+        self,
+        store: ChannelStore,
+        declared: list[ChannelSpec],
+        router: ChannelRouter,
+        audit: AuditStore,
+        refresh: Callable[[], Awaitable[object]],
+    ) -> None:
+        self._store = store
+        self._declared = declared
+        self._router = router
+        self._audit = audit
+        # The channel manager's refresh: this instance rebuilds its registry after a switch.
+        self._refresh = refresh
+
+    async def listing(self) -> list[dict[str, Any]]:
+        return await channel_listing(self._store, self._declared, self._router)
+
+    async def switch(self, name: str, *, paused: bool, actor: str) -> ChannelSpec:
+        """Disable (pause) or enable a channel; NotFound when there is no such channel."""
+        spec = await switch_channel(self._store, self._declared, name, paused=paused)
+        if spec is None:
+            raise NotFound(f"channel {name!r}: no such channel")
+        action = "channel.disable" if paused else "channel.enable"
+        await self._audit.add(actor, action, f"channel:{name}", {})
+        await self._refresh()  # this instance routes by the switch at once
+        return spec
