@@ -127,33 +127,14 @@ class Relay:
             extras={"redispatch": Redispatcher(dispatcher, lifecycle)},
         )
         fetcher = ImageFetcher(max_bytes=settings.max_image_bytes, transport=fetch_transport)
-        metrics = Metrics()
-        ledger = LedgerStore(db)
-        callbacks = CallbackService(
-            CallbackStore(db),
-            settings.callbacks,
-            metrics,
-            public_url=settings.public_url,
-            transport=callback_transport,
+        paid = _PaidSide.build(
+            settings,
+            db,
+            limiter=limiter,
+            callback_transport=callback_transport,
             resolver=resolver,
         )
-        keys = KeyStore(db)
-        accounts = KeyAccounts(db)
-        prices = PriceBook(settings.ledger, PriceStore(db))
-        audit = AuditStore(db)
-        admin = AdminService(db, keys, accounts, ledger, prices, audit)
-        ops = Operator(
-            ledger=ledger,
-            accounts=accounts,
-            prices=prices,
-            limiter=limiter
-            if limiter is not None
-            else build_limiter(settings.redis_url, prefix=settings.redis_prefix),
-            callbacks=callbacks,
-            admin=admin,
-            metrics=metrics,
-            rate_limits=settings.rate_limits,
-        )
+        ops = paid.ops
         ops.attach(lifecycle)
         streams = TaskBroker(max_subscribers=settings.stream_max_clients)
         lifecycle.add_listener(streams.on_record)
@@ -179,7 +160,7 @@ class Relay:
         return cls(
             settings=settings,
             db=db,
-            keys=keys,
+            keys=paid.keys,
             media=media,
             lifecycle=lifecycle,
             tasks=TaskService(
@@ -199,12 +180,12 @@ class Relay:
             dispatcher=dispatcher,
             registry=registry,
             push=PushReceiver(task_store, registry),
-            admin=admin,
-            account=AccountService(ledger, ops.key_limits, callbacks),
+            admin=ops.admin,
+            account=AccountService(ops.ledger, ops.key_limits, ops.callbacks),
             channel_admin=ChannelAdmin(
-                channel_store, declared, router, audit, refresh=channels.refresh
+                channel_store, declared, router, paid.audit, refresh=channels.refresh
             ),
-            exporter=MetricsExporter(metrics, db, ledger, callbacks, router),
+            exporter=MetricsExporter(ops.metrics, db, ops.ledger, ops.callbacks, router),
             health=HealthCheck(db),
             watcher=TaskWatcher(
                 task_store, streams, heartbeat_seconds=settings.stream_heartbeat_seconds
@@ -234,6 +215,53 @@ class Relay:
             await self.fanout.stop()
         await self.fetcher.close()
         await self.db.dispose()
+
+
+@dataclass(frozen=True)
+class _PaidSide:
+    """The operator and the stores the routes' services share with it."""
+
+    ops: Operator
+    keys: KeyStore
+    audit: AuditStore
+
+    @classmethod
+    def build(
+        cls,
+        settings: Settings,
+        db: Database,
+        *,
+        limiter: Limiter | None,
+        callback_transport: httpx.AsyncBaseTransport | None,
+        resolver: Resolver,
+    ) -> _PaidSide:
+        metrics = Metrics()
+        ledger = LedgerStore(db)
+        callbacks = CallbackService(
+            CallbackStore(db),
+            settings.callbacks,
+            metrics,
+            public_url=settings.public_url,
+            transport=callback_transport,
+            resolver=resolver,
+        )
+        keys = KeyStore(db)
+        accounts = KeyAccounts(db)
+        prices = PriceBook(settings.ledger, PriceStore(db))
+        audit = AuditStore(db)
+        ops = Operator(
+            ledger=ledger,
+            accounts=accounts,
+            prices=prices,
+            limiter=limiter
+            if limiter is not None
+            else build_limiter(settings.redis_url, prefix=settings.redis_prefix),
+            callbacks=callbacks,
+            admin=AdminService(db, keys, accounts, ledger, prices, audit),
+            metrics=metrics,
+            rate_limits=settings.rate_limits,
+        )
+        return cls(ops, keys, audit)
 
 
 def build_admin(db: Database, settings: Settings) -> AdminService:
