@@ -9,8 +9,8 @@ from typer.testing import CliRunner
 
 from mjrelay.cli import app
 from mjrelay.core.settings import Settings
-from mjrelay.services.operator.admin import AdminService
 from mjrelay.store.db import Database
+from mjrelay.wiring import build_admin
 
 
 def _run(args: list[str], data_dir: Path) -> str:
@@ -24,7 +24,7 @@ def _admin_view(data_dir: Path) -> tuple[list[str | None], list[tuple[str, str]]
         settings = Settings(data_dir=data_dir)
         db = Database(settings.resolved_database_url)
         try:
-            admin = AdminService.build(db, settings)
+            admin = build_admin(db, settings)
             keys = await admin.keys()
             balances = [None if k.balance_units is None else str(k.balance_units) for k in keys]
             audit = [(e.actor, e.action) for e in await admin.audit()]

@@ -1,4 +1,9 @@
-"""Wires the relay together: one object that owns the database, engines and services."""
+"""The composition root: the one place that builds stores and services and connects them.
+
+Services receive their stores and collaborators, and of the settings only their own concern;
+nothing below this module constructs a store or reads the root ``Settings``. The routes get
+narrow dependencies from ``api.deps``, which reads them off the ``Relay`` built here.
+"""
 
 from __future__ import annotations
 
@@ -19,23 +24,37 @@ from mjrelay.engines.registry import EngineRegistry
 from mjrelay.media.backends import build_backend
 from mjrelay.media.fetch import ImageFetcher
 from mjrelay.media.store import MediaStore
-from mjrelay.services.channels.manager import ChannelManager
-from mjrelay.services.operator.ratelimit import Limiter
+from mjrelay.services.channels.admin import ChannelAdmin
+from mjrelay.services.channels.manager import ChannelManager, declared_channels
+from mjrelay.services.health import HealthCheck
+from mjrelay.services.operator.account import AccountService
+from mjrelay.services.operator.admin import AdminService
+from mjrelay.services.operator.callbacks import CallbackService
+from mjrelay.services.operator.exporter import MetricsExporter
+from mjrelay.services.operator.metrics import Metrics
+from mjrelay.services.operator.pricing import PriceBook
+from mjrelay.services.operator.ratelimit import Limiter, build_limiter
 from mjrelay.services.operator.service import Operator
 from mjrelay.services.streams.broker import TaskBroker
 from mjrelay.services.streams.fanout_redis import RedisFanout
+from mjrelay.services.streams.watch import TaskWatcher
 from mjrelay.services.tasks.breaker import BreakerBoard
 from mjrelay.services.tasks.cache import WireCache
 from mjrelay.services.tasks.dispatch import Dispatcher
 from mjrelay.services.tasks.lifecycle import TaskLifecycle
+from mjrelay.services.tasks.limits import TaskLimits
 from mjrelay.services.tasks.push import PushReceiver
 from mjrelay.services.tasks.redispatch import Redispatcher
 from mjrelay.services.tasks.router import ChannelRouter
 from mjrelay.services.tasks.runner import Runner
 from mjrelay.services.tasks.service import TaskService
+from mjrelay.store.audit import AuditStore
+from mjrelay.store.callbacks import CallbackStore
 from mjrelay.store.channels import ChannelStore
 from mjrelay.store.db import Database
-from mjrelay.store.keys import KeyStore
+from mjrelay.store.keys import KeyAccounts, KeyStore
+from mjrelay.store.ledger import LedgerStore
+from mjrelay.store.prices import PriceStore
 from mjrelay.store.tasks import TaskStore
 
 log = get_logger("mjrelay")
@@ -57,6 +76,13 @@ class Relay:
     streams: TaskBroker
     registry: EngineRegistry = field(repr=False)
     push: PushReceiver = field(repr=False)
+    # What the routes depend on (``api.deps``), each a service with one concern.
+    admin: AdminService = field(repr=False)
+    account: AccountService = field(repr=False)
+    channel_admin: ChannelAdmin = field(repr=False)
+    exporter: MetricsExporter = field(repr=False)
+    health: HealthCheck = field(repr=False)
+    watcher: TaskWatcher = field(repr=False)
     fanout: RedisFanout | None = None
 
     @classmethod
@@ -110,13 +136,14 @@ class Relay:
             extras={"redispatch": Redispatcher(dispatcher, lifecycle)},
         )
         fetcher = ImageFetcher(max_bytes=settings.max_image_bytes, transport=fetch_transport)
-        ops = Operator(
+        paid = _PaidSide.build(
             settings,
             db,
             limiter=limiter,
             callback_transport=callback_transport,
             resolver=resolver,
         )
+        ops = paid.ops
         ops.attach(lifecycle)
         streams = TaskBroker(max_subscribers=settings.stream_max_clients)
         lifecycle.add_listener(streams.on_record)
@@ -124,14 +151,29 @@ class Relay:
         if settings.redis_url:
             fanout = RedisFanout(settings.redis_url, settings.redis_channel, streams)
             streams.forward_to(fanout.publish)
+        declared = declared_channels(settings)
+        channels = ChannelManager(
+            declared,
+            channel_store,
+            registry,
+            context,
+            refresh_seconds=settings.channel_refresh_seconds,
+            injected=engines is not None,
+        )
+        limits = TaskLimits(
+            max_prompt_chars=settings.max_prompt_chars,
+            max_image_bytes=settings.max_image_bytes,
+            max_image_pixels=settings.max_image_pixels,
+            task_timeout_seconds=settings.task_timeout_seconds,
+        )
         return cls(
             settings=settings,
             db=db,
-            keys=KeyStore(db),
+            keys=paid.keys,
             media=media,
             lifecycle=lifecycle,
             tasks=TaskService(
-                settings, lifecycle, registry, media, fetcher, ops.gate, dispatcher=dispatcher
+                limits, lifecycle, registry, media, fetcher, dispatcher, gate=ops.gate
             ),
             runner=Runner(
                 lifecycle,
@@ -143,12 +185,20 @@ class Relay:
             ops=ops,
             streams=streams,
             fanout=fanout,
-            channels=ChannelManager(
-                settings, channel_store, registry, context, injected=engines is not None
-            ),
+            channels=channels,
             dispatcher=dispatcher,
             registry=registry,
             push=PushReceiver(task_store, registry),
+            admin=ops.admin,
+            account=AccountService(ops.ledger, ops.key_limits, ops.callbacks),
+            channel_admin=ChannelAdmin(
+                channel_store, paid.audit, declared, router=router, refresh=channels.refresh
+            ),
+            exporter=MetricsExporter(ops.metrics, db, ops.ledger, ops.callbacks, router),
+            health=HealthCheck(db),
+            watcher=TaskWatcher(
+                task_store, streams, heartbeat_seconds=settings.stream_heartbeat_seconds
+            ),
         )
 
     async def start(self, *, migrate: bool = True) -> None:
@@ -174,3 +224,67 @@ class Relay:
             await self.fanout.stop()
         await self.fetcher.close()
         await self.db.dispose()
+
+
+@dataclass(frozen=True)
+class _PaidSide:
+    """The operator and the stores the routes' services share with it."""
+
+    ops: Operator
+    keys: KeyStore
+    audit: AuditStore
+
+    @classmethod
+    def build(
+        cls,
+        settings: Settings,
+        db: Database,
+        *,
+        limiter: Limiter | None,
+        callback_transport: httpx.AsyncBaseTransport | None,
+        resolver: Resolver,
+    ) -> _PaidSide:
+        metrics = Metrics()
+        ledger = LedgerStore(db)
+        callbacks = CallbackService(
+            CallbackStore(db),
+            settings.callbacks,
+            metrics,
+            public_url=settings.public_url,
+            transport=callback_transport,
+            resolver=resolver,
+        )
+        keys = KeyStore(db)
+        accounts = KeyAccounts(db)
+        prices = PriceBook(settings.ledger, PriceStore(db))
+        audit = AuditStore(db)
+        ops = Operator(
+            ledger=ledger,
+            accounts=accounts,
+            prices=prices,
+            limiter=limiter
+            if limiter is not None
+            else build_limiter(settings.redis_url, prefix=settings.redis_prefix),
+            callbacks=callbacks,
+            admin=AdminService(db, keys, accounts, ledger, prices, audit),
+            metrics=metrics,
+            rate_limits=settings.rate_limits,
+        )
+        return cls(ops, keys, audit)
+
+
+def build_admin(db: Database, settings: Settings) -> AdminService:
+    """The operator use cases over ``db``, for the CLI, which has a database but no relay."""
+    return AdminService(
+        db,
+        KeyStore(db),
+        KeyAccounts(db),
+        LedgerStore(db),
+        PriceBook(settings.ledger, PriceStore(db)),
+        AuditStore(db),
+    )
+
+
+def build_channel_admin(db: Database, settings: Settings) -> ChannelAdmin:
+    """Channel switching over ``db``, for the CLI: the same audited path as ``/admin/channels``."""
+    return ChannelAdmin(ChannelStore(db), AuditStore(db), declared_channels(settings))

@@ -12,8 +12,8 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
+from mjrelay.api.deps import SettingsDep
 from mjrelay.core.errors import AdminDisabled, Unauthorized
-from mjrelay.wiring import Relay
 
 
 def _digest(value: str) -> bytes:
@@ -33,15 +33,24 @@ def presented_admin_token(request: Request) -> str:
     return request.headers.get("x-admin-token", "").strip()
 
 
-async def require_admin(request: Request) -> str:
-    """Returns the actor name written to the audit log."""
-    relay: Relay = request.app.state.relay
-    configured = relay.settings.admin_token.get_secret_value()
+def _check_admin_token(request: Request, configured: str) -> None:
     if not configured:
         raise AdminDisabled("not found")
     if not admin_token_matches(configured, presented_admin_token(request)):
         raise Unauthorized("invalid admin token")
+
+
+async def require_admin(request: Request, settings: SettingsDep) -> str:
+    """Returns the actor name written to the audit log."""
+    _check_admin_token(request, settings.admin_token.get_secret_value())
     return "admin-api"
 
 
+async def require_metrics_access(request: Request, settings: SettingsDep) -> None:
+    """``/metrics`` reveals business volume: admin token unless ``metrics_public`` is set."""
+    if not settings.metrics_public:
+        _check_admin_token(request, settings.admin_token.get_secret_value())
+
+
 Admin = Annotated[str, Depends(require_admin)]
+MetricsAccess = Annotated[None, Depends(require_metrics_access)]

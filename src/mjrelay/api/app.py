@@ -14,7 +14,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from mjrelay import __version__
 from mjrelay.api.contract import declare_error_statuses, without_unused_validation_status
-from mjrelay.api.deps import BaseURLs, KeyCache
+from mjrelay.api.deps import BaseURLs, KeyCache, KeyCheck
 from mjrelay.api.errors import install_error_handlers
 from mjrelay.api.fast_fetch import FastFetch
 from mjrelay.api.middleware import (
@@ -25,7 +25,7 @@ from mjrelay.api.middleware import (
 )
 from mjrelay.api.routes import account, admin, metrics, service, streams, submit, tasks, upstream
 from mjrelay.api.routes.ui import install_ui
-from mjrelay.wiring import Relay
+from mjrelay.services.container import Services
 
 DESCRIPTION = """
 A Midjourney-compatible relay. Authenticate with `Authorization: Bearer <key>` or
@@ -72,7 +72,7 @@ class RelayApp(FastAPI):
         return self.openapi_schema
 
 
-def create_app(relay: Relay, *, manage_lifecycle: bool = True) -> FastAPI:
+def create_app(relay: Services, *, manage_lifecycle: bool = True) -> FastAPI:
     """Build the app around a relay; with ``manage_lifecycle`` the app starts and stops it."""
 
     @asynccontextmanager
@@ -88,7 +88,9 @@ def create_app(relay: Relay, *, manage_lifecycle: bool = True) -> FastAPI:
 
     app = RelayApp(title="mjrelay", version=__version__, description=DESCRIPTION, lifespan=lifespan)
     app.state.relay = relay
-    app.state.key_cache = key_cache = KeyCache(relay.settings.auth_cache_seconds)
+    app.state.key_check = key_check = KeyCheck(
+        relay.keys, relay.ops, KeyCache(relay.settings.auth_cache_seconds)
+    )
     app.state.base_urls = base_urls = BaseURLs(relay.settings.public_url)
     install_error_handlers(app)
     for module in (service, submit, tasks, account, admin, metrics, streams, upstream):
@@ -110,5 +112,5 @@ def create_app(relay: Relay, *, manage_lifecycle: bool = True) -> FastAPI:
             max_age=600,
         )
     # In front of everything: plain task fetches, the polling traffic, skip FastAPI entirely.
-    app.front = FastFetch(partial(FastAPI.__call__, app), relay, key_cache, base_urls)
+    app.front = FastFetch(partial(FastAPI.__call__, app), relay.tasks, key_check, base_urls)
     return app

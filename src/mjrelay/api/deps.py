@@ -1,4 +1,8 @@
-"""Request dependencies: the relay, the caller's identity, the speed mode and the base URL.
+"""Request dependencies: the caller's identity, the speed mode, the base URL, and one narrow
+typed dependency per service a route may use (``TasksDep``, ``AdminDep``, ``AccountDep``...).
+
+Routes never receive the whole ``Relay`` (nor a store or the database): only this module reads
+the relay off the app, and each route names exactly the services it uses.
 
 They are ``async def`` on purpose: FastAPI runs a plain ``def`` dependency in a worker thread,
 which costs more than everything else on the fetch path.
@@ -9,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from functools import partial
 from typing import Annotated
 
@@ -16,15 +21,67 @@ from fastapi import Depends, Request
 from starlette.types import Scope
 
 from mjrelay.core.errors import Unauthorized
-from mjrelay.store.keys import Principal
-from mjrelay.wiring import Relay
+from mjrelay.core.settings import Settings
+from mjrelay.media.store import MediaStore
+from mjrelay.services.channels.admin import ChannelAdmin
+from mjrelay.services.container import Services
+from mjrelay.services.health import HealthCheck
+from mjrelay.services.operator.account import AccountService
+from mjrelay.services.operator.admin import AdminService
+from mjrelay.services.operator.exporter import MetricsExporter
+from mjrelay.services.operator.service import Operator
+from mjrelay.services.streams.watch import TaskWatcher
+from mjrelay.services.tasks.push import PushReceiver
+from mjrelay.services.tasks.service import TaskService
+from mjrelay.store.keys import KeyStore, Principal
 
 AUTH_CACHE_LIMIT = 10_000
 
 
-async def get_relay(request: Request) -> Relay:
-    relay: Relay = request.app.state.relay
+def relay_of(request: Request) -> Services:
+    """The relay the app was built around (``api.app.create_app``); for this module only."""
+    relay: Services = request.app.state.relay
     return relay
+
+
+async def get_settings(request: Request) -> Settings:
+    return relay_of(request).settings
+
+
+async def get_tasks(request: Request) -> TaskService:
+    return relay_of(request).tasks
+
+
+async def get_admin(request: Request) -> AdminService:
+    return relay_of(request).admin
+
+
+async def get_channel_admin(request: Request) -> ChannelAdmin:
+    return relay_of(request).channel_admin
+
+
+async def get_account(request: Request) -> AccountService:
+    return relay_of(request).account
+
+
+async def get_metrics(request: Request) -> MetricsExporter:
+    return relay_of(request).exporter
+
+
+async def get_streams(request: Request) -> TaskWatcher:
+    return relay_of(request).watcher
+
+
+async def get_push(request: Request) -> PushReceiver:
+    return relay_of(request).push
+
+
+async def get_media(request: Request) -> MediaStore:
+    return relay_of(request).media
+
+
+async def get_health(request: Request) -> HealthCheck:
+    return relay_of(request).health
 
 
 class KeyCache:
@@ -78,26 +135,35 @@ def presented_key(authorization: str | None, secret: str | None) -> str | None:
     return secret.strip() if secret and secret.strip() else None
 
 
-async def resolve_principal(key: str | None, relay: Relay, cache: KeyCache) -> Principal:
+@dataclass(frozen=True, slots=True)
+class KeyCheck:
+    """What the auth check needs: the key store and the operator's per-request limits."""
+
+    keys: KeyStore
+    ops: Operator
+    cache: KeyCache
+
+
+async def resolve_principal(key: str | None, check: KeyCheck) -> Principal:
     """THE auth check, shared by the dependency and the fetch fast path (``api.fast_fetch``)."""
     if key is None:
         raise Unauthorized("missing API key: send 'Authorization: Bearer <key>' or 'mj-api-secret'")
     if len(key) > 200:
         raise Unauthorized("invalid API key")
-    known, principal = cache.get(key)
+    known, principal = check.cache.get(key)
     if not known:
-        principal = await cache.load(key, relay.keys.authenticate)
+        principal = await check.cache.load(key, check.keys.authenticate)
     if principal is None:
         raise Unauthorized("invalid API key")
-    await relay.ops.check_request(principal)
+    await check.ops.check_request(principal)
     return principal
 
 
-async def authenticate(request: Request, relay: Annotated[Relay, Depends(get_relay)]) -> Principal:
+async def authenticate(request: Request) -> Principal:
     """The one auth dependency: ``Authorization: Bearer <key>`` or ``mj-api-secret: <key>``."""
     headers = request.headers
     key = presented_key(headers.get("authorization"), headers.get("mj-api-secret"))
-    return await resolve_principal(key, relay, request.app.state.key_cache)
+    return await resolve_principal(key, request.app.state.key_check)
 
 
 async def speed_mode(request: Request) -> str:
@@ -147,6 +213,15 @@ async def base_url(request: Request) -> str:
 
 
 CurrentPrincipal = Annotated[Principal, Depends(authenticate)]
-CurrentRelay = Annotated[Relay, Depends(get_relay)]
 Mode = Annotated[str, Depends(speed_mode)]
 BaseURL = Annotated[str, Depends(base_url)]
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+TasksDep = Annotated[TaskService, Depends(get_tasks)]
+AdminDep = Annotated[AdminService, Depends(get_admin)]
+ChannelAdminDep = Annotated[ChannelAdmin, Depends(get_channel_admin)]
+AccountDep = Annotated[AccountService, Depends(get_account)]
+MetricsDep = Annotated[MetricsExporter, Depends(get_metrics)]
+StreamsDep = Annotated[TaskWatcher, Depends(get_streams)]
+PushDep = Annotated[PushReceiver, Depends(get_push)]
+MediaDep = Annotated[MediaStore, Depends(get_media)]
+HealthDep = Annotated[HealthCheck, Depends(get_health)]

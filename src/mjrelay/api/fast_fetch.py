@@ -18,11 +18,11 @@ from __future__ import annotations
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from mjrelay.api.deps import BaseURLs, KeyCache, presented_key, resolve_principal
+from mjrelay.api.deps import BaseURLs, KeyCheck, presented_key, resolve_principal
 from mjrelay.api.errors import relay_error_response, unexpected_error_response
 from mjrelay.api.routes.tasks import with_base
 from mjrelay.core.errors import RelayError
-from mjrelay.wiring import Relay
+from mjrelay.services.tasks.service import TaskService
 
 _PREFIX = "/mj/task/"
 _SUFFIX = "/fetch"
@@ -32,9 +32,11 @@ _CONTENT_TYPE = (b"content-type", b"application/json")
 class FastFetch:
     """Pure ASGI: serves task fetches itself and passes every other request to ``app``."""
 
-    def __init__(self, app: ASGIApp, relay: Relay, keys: KeyCache, base_urls: BaseURLs) -> None:
+    def __init__(
+        self, app: ASGIApp, tasks: TaskService, keys: KeyCheck, base_urls: BaseURLs
+    ) -> None:
         self.app = app
-        self.relay = relay
+        self.tasks = tasks
         self.keys = keys
         self.base_urls = base_urls
 
@@ -65,10 +67,8 @@ class FastFetch:
                 # A body must meet the body limit; a cross-origin call needs the CORS layer.
                 return False
         try:
-            principal = await resolve_principal(
-                presented_key(authorization, secret), self.relay, self.keys
-            )
-            wire = await self.relay.tasks.fetch_wire(principal.tenant_id, task_id)
+            principal = await resolve_principal(presented_key(authorization, secret), self.keys)
+            wire = await self.tasks.fetch_wire(principal.tenant_id, task_id)
             body = with_base(wire, self.base_urls.of(scope))
         except RelayError as exc:
             await relay_error_response(exc)(scope, receive, send)

@@ -14,11 +14,12 @@ import typer
 from pydantic import ValidationError
 
 from mjrelay.cli.common import CLI_ACTOR, ConfigOption, cli_settings, run_with_db
+from mjrelay.core.errors import NotFound
 from mjrelay.core.settings.channels import ChannelConfig
 from mjrelay.domain.channel import ChannelSpec
 from mjrelay.engines.builtin import validate_channel
 from mjrelay.engines.kinds import ChannelConfigError
-from mjrelay.services.channels.admin import ChannelAdmin, channel_status
+from mjrelay.services.channels.admin import channel_status
 from mjrelay.services.channels.manager import declared_channels
 from mjrelay.store.channels import ChannelExists, ChannelStore
 from mjrelay.store.db import Database
@@ -138,7 +139,14 @@ def _switch(name: str, paused: bool, config: Path | None) -> None:
     settings = cli_settings(config)
 
     async def switch(db: Database) -> ChannelSpec | None:
-        return await ChannelAdmin.build(db, settings).switch(name, paused=paused, actor=CLI_ACTOR)
+        from mjrelay.wiring import build_channel_admin  # late: the CLI starts fast
+
+        try:
+            return await build_channel_admin(db, settings).switch(
+                name, paused=paused, actor=CLI_ACTOR
+            )
+        except NotFound:
+            return None
 
     spec = run_with_db(settings, switch)
     if spec is None:

@@ -11,7 +11,6 @@ import typer
 from mjrelay.cli.common import CLI_ACTOR, ConfigOption, cli_settings, run_with_db
 from mjrelay.core.errors import RelayError
 from mjrelay.core.money import show
-from mjrelay.services.operator.admin import AdminService
 from mjrelay.store.db import Database
 from mjrelay.store.keys import KeyAccount
 
@@ -53,8 +52,10 @@ def keys_create(
     settings = cli_settings(config)
 
     async def create(db: Database) -> str:
+        from mjrelay.wiring import build_admin  # late: the CLI starts fast
+
         try:
-            key, info = await AdminService.build(db, settings).create_key(
+            key, info = await build_admin(db, settings).create_key(
                 name.strip(), actor=CLI_ACTOR, tenant=tenant, balance=amount
             )
         except RelayError as exc:
@@ -75,7 +76,9 @@ def keys_list(config: ConfigOption = None) -> None:
     settings = cli_settings(config)
 
     async def listing(db: Database) -> list[KeyAccount]:
-        return await AdminService.build(db, settings).keys()
+        from mjrelay.wiring import build_admin  # late: the CLI starts fast
+
+        return await build_admin(db, settings).keys()
 
     rows = run_with_db(settings, listing)
     typer.echo(f"{'ID':>4}  {'PREFIX':<12} {'TENANT':<20} {'NAME':<20} {'BALANCE':>12}  STATUS")
@@ -98,7 +101,9 @@ def keys_revoke(
     settings = cli_settings(config)
 
     async def revoke(db: Database) -> int:
-        return await AdminService.build(db, settings).revoke_key(key, actor=CLI_ACTOR)
+        from mjrelay.wiring import build_admin  # late: the CLI starts fast
+
+        return await build_admin(db, settings).revoke_key(key, actor=CLI_ACTOR)
 
     count = run_with_db(settings, revoke)
     if count == 0:

@@ -10,7 +10,6 @@ from mjrelay.cli.channels import channels_app
 from mjrelay.cli.common import ConfigOption, cli_settings, run_with_db
 from mjrelay.cli.keys import keys_app
 from mjrelay.client.cli import register as register_user_commands
-from mjrelay.services.operator.admin import AdminService
 from mjrelay.store.db import Database
 from mjrelay.store.keys import KeyStore
 
@@ -31,7 +30,7 @@ def serve(
 
     from mjrelay.api.app import create_app
     from mjrelay.core.logging import configure_logging
-    from mjrelay.wiring import Relay
+    from mjrelay.wiring import Relay, build_admin
 
     settings = cli_settings(config)
     configure_logging(settings.log_level, json=settings.log_json)
@@ -44,7 +43,7 @@ def serve(
             store = KeyStore(db)
             if await store.count_active() > 0:
                 return None
-            key, _info = await AdminService.build(db, settings).create_key("default", actor="serve")
+            key, _info = await build_admin(db, settings).create_key("default", actor="serve")
             return key
 
         key = run_with_db(settings, first_key)

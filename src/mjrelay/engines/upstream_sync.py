@@ -17,6 +17,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
+from mjrelay.core.background import repeat
 from mjrelay.core.logging import get_logger
 from mjrelay.domain.channel import PendingTask
 from mjrelay.engines.kinds import ChannelState, ChannelTasks
@@ -93,21 +94,26 @@ class UpstreamPoller:
 
     async def run_forever(self) -> None:
         try:
-            while True:
-                try:
-                    pause = await self.cycle()
-                except Exception:
-                    log.exception("poll cycle failed", channel=self._channel)
-                    pause = self.settings.max_seconds
-                self._wake.clear()
-                try:
-                    await asyncio.wait_for(self._wake.wait(), pause)
-                    await asyncio.sleep(self.settings.min_seconds)  # batch a burst of submits
-                except TimeoutError:
-                    pass
+            await repeat(
+                "upstream poll",
+                self.settings.max_seconds,  # after a failed cycle
+                self.cycle,
+                log=log.bind(channel=self._channel),
+                sleep=self._pause,
+                wait_first=False,
+            )
         finally:
             if self.leased:
                 await asyncio.shield(self._state.release_lease(self._channel, self._instance))
+
+    async def _pause(self, seconds: float) -> None:
+        """Wait until the next cycle is due, or sooner when ``wake`` is called."""
+        self._wake.clear()
+        try:
+            await asyncio.wait_for(self._wake.wait(), seconds)
+            await asyncio.sleep(self.settings.min_seconds)  # batch a burst of submits
+        except TimeoutError:
+            pass
 
     async def cycle(self) -> float:
         """One poll round; returns how long to wait before the next."""

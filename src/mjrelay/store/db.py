@@ -6,7 +6,7 @@ import asyncio
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import event
+from sqlalchemy import event, text
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 
 from mjrelay.store.sqlite_reader import SqliteReader
@@ -64,6 +64,11 @@ class Database:
         from mjrelay.store.migrate import upgrade
 
         await asyncio.to_thread(upgrade, self.url)
+
+    async def ping(self) -> None:
+        """Runs a trivial query; raises whatever the driver raises when the database is away."""
+        async with self.engine.connect() as connection:
+            await connection.execute(text("SELECT 1"))
 
     async def dispose(self) -> None:
         if self.sqlite_reader is not None:

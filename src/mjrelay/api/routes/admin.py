@@ -10,9 +10,9 @@ from fastapi import APIRouter, Path, Query
 from pydantic import Field
 
 from mjrelay.api.admin_auth import Admin
-from mjrelay.api.deps import BaseURL, CurrentRelay
+from mjrelay.api.deps import AdminDep, BaseURL, ChannelAdminDep
 from mjrelay.api.wire import Envelope, RequestModel
-from mjrelay.core.errors import NotFound, ValidationFailed
+from mjrelay.core.errors import ValidationFailed
 from mjrelay.core.money import InvalidAmount, parse_amount
 from mjrelay.domain.task import TaskAction, TaskStatus
 from mjrelay.media.store import BASE_URL_MARKER
@@ -20,7 +20,6 @@ from mjrelay.services.channels.admin import ChannelAdmin
 from mjrelay.services.operator.admin import key_json
 from mjrelay.store.ranges import MAX_BIG_INT, MAX_INT
 from mjrelay.store.search import TaskQuery
-from mjrelay.wiring import Relay
 
 router = APIRouter(prefix="/admin", tags=["admin"])
 
@@ -84,27 +83,27 @@ def _amounts(values: dict[str, Any], field: str) -> dict[str, Decimal | None]:
 
 
 @router.get("/tenants", response_model=Envelope)
-async def tenants(_admin: Admin, relay: CurrentRelay) -> Envelope:
-    return _ok(await relay.ops.admin.tenants())
+async def tenants(_admin: Admin, service: AdminDep) -> Envelope:
+    return _ok(await service.tenants())
 
 
 @router.post("/tenants", response_model=Envelope)
-async def create_tenant(body: TenantRequest, admin: Admin, relay: CurrentRelay) -> Envelope:
-    return _ok(await relay.ops.admin.create_tenant(body.name, actor=admin))
+async def create_tenant(body: TenantRequest, admin: Admin, service: AdminDep) -> Envelope:
+    return _ok(await service.create_tenant(body.name, actor=admin))
 
 
 @router.get("/keys", response_model=Envelope)
 async def keys(
     _admin: Admin,
-    relay: CurrentRelay,
+    service: AdminDep,
     tenant_id: int | None = Query(None, alias="tenantId", ge=1, le=MAX_INT),
 ) -> Envelope:
-    return _ok([key_json(a) for a in await relay.ops.admin.keys(tenant_id=tenant_id)])
+    return _ok([key_json(a) for a in await service.keys(tenant_id=tenant_id)])
 
 
 @router.post("/keys", response_model=Envelope)
-async def create_key(body: KeyRequest, admin: Admin, relay: CurrentRelay) -> Envelope:
-    key, info = await relay.ops.admin.create_key(
+async def create_key(body: KeyRequest, admin: Admin, service: AdminDep) -> Envelope:
+    key, info = await service.create_key(
         body.name,
         actor=admin,
         tenant=body.tenant,
@@ -112,36 +111,36 @@ async def create_key(body: KeyRequest, admin: Admin, relay: CurrentRelay) -> Env
         rate_per_second=body.rate_per_second,
         max_in_flight=body.max_in_flight,
     )
-    account = await relay.ops.admin.key(info.id)
+    account = await service.key(info.id)
     return _ok({**key_json(account), "key": key}, "Key created; the key is shown only once")
 
 
 @router.get("/keys/{key_id}", response_model=Envelope)
-async def key(key_id: KeyId, _admin: Admin, relay: CurrentRelay) -> Envelope:
-    return _ok(key_json(await relay.ops.admin.key(key_id)))
+async def key(key_id: KeyId, _admin: Admin, service: AdminDep) -> Envelope:
+    return _ok(key_json(await service.key(key_id)))
 
 
 @router.post("/keys/{key_id}/revoke", response_model=Envelope)
-async def revoke(key_id: KeyId, admin: Admin, relay: CurrentRelay) -> Envelope:
-    count = await relay.ops.admin.revoke_key(str(key_id), actor=admin)
+async def revoke(key_id: KeyId, admin: Admin, service: AdminDep) -> Envelope:
+    count = await service.revoke_key(str(key_id), actor=admin)
     if count == 0:
         raise ValidationFailed(f"key {key_id}: no active key with this id")
     return _ok({"revoked": count})
 
 
 @router.post("/keys/{key_id}/topup", response_model=Envelope)
-async def top_up(key_id: KeyId, body: AmountRequest, admin: Admin, relay: CurrentRelay) -> Envelope:
+async def top_up(key_id: KeyId, body: AmountRequest, admin: Admin, service: AdminDep) -> Envelope:
     amount = _amount(body.amount, "amount", nullable=False)
     assert amount is not None
-    balance = await relay.ops.admin.top_up(key_id, amount, actor=admin, note=body.note)
+    balance = await service.top_up(key_id, amount, actor=admin, note=body.note)
     return _ok({"keyId": key_id, "balance": balance})
 
 
 @router.put("/keys/{key_id}/balance", response_model=Envelope)
 async def set_balance(
-    key_id: KeyId, body: BalanceRequest, admin: Admin, relay: CurrentRelay
+    key_id: KeyId, body: BalanceRequest, admin: Admin, service: AdminDep
 ) -> Envelope:
-    balance = await relay.ops.admin.set_balance(
+    balance = await service.set_balance(
         key_id, _amount(body.balance, "balance", nullable=True), actor=admin, note=body.note
     )
     return _ok({"keyId": key_id, "balance": balance})
@@ -149,9 +148,9 @@ async def set_balance(
 
 @router.put("/keys/{key_id}/limits", response_model=Envelope)
 async def set_limits(
-    key_id: KeyId, body: LimitsRequest, admin: Admin, relay: CurrentRelay
+    key_id: KeyId, body: LimitsRequest, admin: Admin, service: AdminDep
 ) -> Envelope:
-    account = await relay.ops.admin.set_limits(
+    account = await service.set_limits(
         key_id,
         actor=admin,
         rate_per_second=body.rate_per_second,
@@ -164,26 +163,26 @@ async def set_limits(
 async def ledger(
     key_id: KeyId,
     _admin: Admin,
-    relay: CurrentRelay,
+    service: AdminDep,
     limit: int = Query(100, ge=1, le=1000),
     before: int | None = Query(None, ge=1, le=MAX_INT),
 ) -> Envelope:
-    entries = await relay.ops.admin.ledger(key_id, limit=limit, before_id=before)
+    entries = await service.ledger(key_id, limit=limit, before_id=before)
     return _ok([entry.to_json() for entry in entries])
 
 
 @router.get("/prices", response_model=Envelope)
-async def prices(_admin: Admin, relay: CurrentRelay) -> Envelope:
-    return _ok(await relay.ops.admin.prices())
+async def prices(_admin: Admin, service: AdminDep) -> Envelope:
+    return _ok(await service.prices())
 
 
 @router.put("/prices", response_model=Envelope)
-async def set_prices(body: PricesRequest, admin: Admin, relay: CurrentRelay) -> Envelope:
+async def set_prices(body: PricesRequest, admin: Admin, service: AdminDep) -> Envelope:
     known = {a.value for a in TaskAction} | {"MODAL"}
     unknown = [name for name in body.prices if name.upper() not in known]
     if unknown:
         raise ValidationFailed(f"prices: unknown action {unknown[0]!r}")
-    table = await relay.ops.admin.set_prices(
+    table = await service.set_prices(
         _amounts(body.prices, "prices"),
         _amounts(body.mode_multipliers, "modeMultipliers"),
         actor=admin,
@@ -194,7 +193,7 @@ async def set_prices(body: PricesRequest, admin: Admin, relay: CurrentRelay) -> 
 @router.get("/tasks", response_model=Envelope)
 async def tasks(
     _admin: Admin,
-    relay: CurrentRelay,
+    service: AdminDep,
     base: BaseURL,
     tenant_id: int | None = Query(None, alias="tenantId", ge=1, le=MAX_INT),
     status: TaskStatus | None = None,
@@ -209,7 +208,7 @@ async def tasks(
     before: str | None = Query(None, max_length=32, description="Cursor: ids older than this."),
     limit: int = Query(100, ge=1, le=1000),
 ) -> Envelope:
-    found = await relay.ops.admin.search_tasks(
+    found = await service.search_tasks(
         TaskQuery(
             tenant_id=tenant_id,
             status=None if status is None else status.value,
@@ -236,50 +235,42 @@ async def tasks(
 @router.get("/usage", response_model=Envelope)
 async def usage(
     _admin: Admin,
-    relay: CurrentRelay,
+    service: AdminDep,
     since: int = Query(0, ge=0, le=MAX_BIG_INT, description="Epoch ms."),
     until: int | None = Query(None, ge=0, le=MAX_BIG_INT, description="Epoch ms."),
 ) -> Envelope:
-    return _ok(await relay.ops.admin.usage(since_ms=since, until_ms=until))
+    return _ok(await service.usage(since_ms=since, until_ms=until))
 
 
 @router.get("/audit", response_model=Envelope)
 async def audit(
     _admin: Admin,
-    relay: CurrentRelay,
+    service: AdminDep,
     limit: int = Query(100, ge=1, le=1000),
     before: int | None = Query(None, ge=1, le=MAX_INT),
 ) -> Envelope:
-    return _ok(
-        [entry.to_json() for entry in await relay.ops.admin.audit(limit=limit, before_id=before)]
-    )
+    return _ok([entry.to_json() for entry in await service.audit(limit=limit, before_id=before)])
 
 
 # ---- channels -------------------------------------------------------------------------------
 
 
 @router.get("/channels", response_model=Envelope)
-async def channels(_admin: Admin, relay: CurrentRelay) -> Envelope:
+async def channels(_admin: Admin, channel_admin: ChannelAdminDep) -> Envelope:
     """Every channel with its health and load on this instance; never its options (secrets)."""
-    return _ok(await ChannelAdmin.build(relay.db, relay.settings).listing(relay.dispatcher.router))
+    return _ok(await channel_admin.listing())
 
 
-async def _switch(name: str, *, paused: bool, admin: str, relay: Relay) -> Envelope:
-    # Audited by the service, exactly as `mjrelay channels disable|enable` is.
-    spec = await ChannelAdmin.build(relay.db, relay.settings).switch(
-        name, paused=paused, actor=admin
-    )
-    if spec is None:
-        raise NotFound(f"channel {name!r}: no such channel")
-    await relay.channels.refresh()  # this instance routes by the switch at once
+async def _switch(name: str, *, paused: bool, admin: str, channel_admin: ChannelAdmin) -> Envelope:
+    spec = await channel_admin.switch(name, paused=paused, actor=admin)
     return _ok({"name": spec.name, "enabled": spec.enabled, "paused": spec.paused})
 
 
 @router.post("/channels/{name}/disable", response_model=Envelope)
-async def disable_channel(name: str, admin: Admin, relay: CurrentRelay) -> Envelope:
-    return await _switch(name, paused=True, admin=admin, relay=relay)
+async def disable_channel(name: str, admin: Admin, channel_admin: ChannelAdminDep) -> Envelope:
+    return await _switch(name, paused=True, admin=admin, channel_admin=channel_admin)
 
 
 @router.post("/channels/{name}/enable", response_model=Envelope)
-async def enable_channel(name: str, admin: Admin, relay: CurrentRelay) -> Envelope:
-    return await _switch(name, paused=False, admin=admin, relay=relay)
+async def enable_channel(name: str, admin: Admin, channel_admin: ChannelAdminDep) -> Envelope:
+    return await _switch(name, paused=False, admin=admin, channel_admin=channel_admin)

@@ -14,11 +14,10 @@ from fastapi import APIRouter
 from fastapi.responses import StreamingResponse
 
 from mjrelay.api.contract import errors
-from mjrelay.api.deps import BaseURL, CurrentPrincipal, CurrentRelay
+from mjrelay.api.deps import BaseURL, CurrentPrincipal, StreamsDep
 from mjrelay.media.store import BASE_URL_MARKER
 from mjrelay.services.streams.broker import Subscription, TaskEvent
 from mjrelay.services.streams.watch import TaskWatcher
-from mjrelay.wiring import Relay
 
 router = APIRouter(prefix="/mj/task", tags=["tasks"])
 
@@ -65,12 +64,7 @@ async def _events(
         watcher.close(subscription)
 
 
-def _watcher(relay: Relay) -> TaskWatcher:
-    return TaskWatcher(relay.lifecycle.store, relay.streams)
-
-
 def _respond(
-    relay: Relay,
     watcher: TaskWatcher,
     subscription: Subscription,
     first: TaskEvent | None,
@@ -81,7 +75,7 @@ def _respond(
         watcher,
         subscription,
         first,
-        heartbeat=relay.settings.stream_heartbeat_seconds,
+        heartbeat=watcher.heartbeat_seconds,
         base=base,
         until_final=first is not None,
     )
@@ -90,21 +84,19 @@ def _respond(
 
 @router.get("/stream", response_class=StreamingResponse, responses=_SSE_DOC)
 async def tenant_stream(
-    principal: CurrentPrincipal, relay: CurrentRelay, base: BaseURL
+    principal: CurrentPrincipal, watcher: StreamsDep, base: BaseURL
 ) -> StreamingResponse:
     """Every change of the caller's tasks, from now on, until the client disconnects."""
-    watcher = _watcher(relay)
     subscription = watcher.watch_tenant(principal.tenant_id)
-    return _respond(relay, watcher, subscription, None, base)
+    return _respond(watcher, subscription, None, base)
 
 
 @router.get(
     "/{task_id}/stream", response_class=StreamingResponse, responses={**_SSE_DOC, **errors(404)}
 )
 async def task_stream(
-    task_id: str, principal: CurrentPrincipal, relay: CurrentRelay, base: BaseURL
+    task_id: str, principal: CurrentPrincipal, watcher: StreamsDep, base: BaseURL
 ) -> StreamingResponse:
     """The task now, then each change, ending after SUCCESS, FAILURE or CANCEL."""
-    watcher = _watcher(relay)
     subscription, first = await watcher.watch_task(principal.tenant_id, task_id)
-    return _respond(relay, watcher, subscription, first, base)
+    return _respond(watcher, subscription, first, base)

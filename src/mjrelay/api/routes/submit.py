@@ -7,7 +7,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends
 
-from mjrelay.api.deps import BaseURL, CurrentPrincipal, CurrentRelay, Mode
+from mjrelay.api.deps import BaseURL, CurrentPrincipal, Mode, TasksDep
 from mjrelay.api.wire import (
     ActionRequest,
     BlendRequest,
@@ -24,7 +24,6 @@ from mjrelay.api.wire import (
 from mjrelay.media.store import BASE_URL_MARKER
 from mjrelay.services.tasks.service import Common, Submitted, TaskService
 from mjrelay.store.keys import Principal
-from mjrelay.wiring import Relay
 
 router = APIRouter(prefix="/mj/submit", tags=["submit"])
 
@@ -34,17 +33,13 @@ class Submitter:
     """What every submit route needs besides its body: who asks, where, in which mode."""
 
     principal: Principal
-    relay: Relay
+    tasks: TaskService
     mode: str
     base: str
 
     @property
     def tenant_id(self) -> int:
         return self.principal.tenant_id
-
-    @property
-    def tasks(self) -> TaskService:
-        return self.relay.tasks
 
     def common(self, body: SubmitCommon) -> Common:
         return Common(
@@ -58,9 +53,9 @@ class Submitter:
 
 
 async def _submitter(
-    principal: CurrentPrincipal, relay: CurrentRelay, mode: Mode, base: BaseURL
+    principal: CurrentPrincipal, tasks: TasksDep, mode: Mode, base: BaseURL
 ) -> Submitter:
-    return Submitter(principal, relay, mode, base)
+    return Submitter(principal, tasks, mode, base)
 
 
 CurrentSubmitter = Annotated[Submitter, Depends(_submitter)]

@@ -12,7 +12,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Query, Response
 
 from mjrelay.api.contract import errors
-from mjrelay.api.deps import BaseURL, CurrentPrincipal, CurrentRelay
+from mjrelay.api.deps import BaseURL, CurrentPrincipal, TasksDep
 from mjrelay.api.wire import Envelope, ListByConditionRequest, Task
 from mjrelay.media.store import BASE_URL_MARKER
 
@@ -38,9 +38,9 @@ def _array(wires: list[bytes], base: str) -> bytes:
     responses={200: {"model": Task, "description": "The task JSON."}, **_NOT_FOUND},
 )
 async def fetch(
-    task_id: str, principal: CurrentPrincipal, relay: CurrentRelay, base: BaseURL
+    task_id: str, principal: CurrentPrincipal, tasks: TasksDep, base: BaseURL
 ) -> Response:
-    wire = await relay.tasks.fetch_wire(principal.tenant_id, task_id)
+    wire = await tasks.fetch_wire(principal.tenant_id, task_id)
     return Response(with_base(wire, base), media_type=_JSON)
 
 
@@ -50,9 +50,9 @@ async def fetch(
     responses={200: {"model": list[Task], "description": "The caller's tasks among `ids`."}},
 )
 async def list_by_condition(
-    body: ListByConditionRequest, principal: CurrentPrincipal, relay: CurrentRelay, base: BaseURL
+    body: ListByConditionRequest, principal: CurrentPrincipal, tasks: TasksDep, base: BaseURL
 ) -> Response:
-    wires = await relay.tasks.list_by_ids(principal.tenant_id, body.ids)
+    wires = await tasks.list_by_ids(principal.tenant_id, body.ids)
     return Response(_array(wires, base), media_type=_JSON)
 
 
@@ -63,26 +63,24 @@ async def list_by_condition(
 )
 async def list_tasks(
     principal: CurrentPrincipal,
-    relay: CurrentRelay,
+    tasks: TasksDep,
     base: BaseURL,
     limit: int = Query(100, ge=1, le=1000),
     offset: int = Query(0, ge=0, le=1_000_000),
     before: str | None = Query(None, max_length=32, description="Cursor: ids older than this."),
 ) -> Response:
-    rows = await relay.tasks.list_recent(
-        principal.tenant_id, limit=limit, offset=offset, before=before
-    )
+    rows = await tasks.list_recent(principal.tenant_id, limit=limit, offset=offset, before=before)
     headers = {"X-Next-Cursor": rows[-1][0]} if len(rows) == limit else {}
     return Response(_array([wire for _id, wire in rows], base), media_type=_JSON, headers=headers)
 
 
 @router.get("/{task_id}/image-seed", response_model=Envelope, responses=_NOT_FOUND)
-async def image_seed(task_id: str, principal: CurrentPrincipal, relay: CurrentRelay) -> Envelope:
-    seed = await relay.tasks.image_seed(principal.tenant_id, task_id)
+async def image_seed(task_id: str, principal: CurrentPrincipal, tasks: TasksDep) -> Envelope:
+    seed = await tasks.image_seed(principal.tenant_id, task_id)
     return Envelope(code=1, description="Success", result=seed)
 
 
 @router.post("/{task_id}/cancel", response_model=Envelope, responses=_NOT_FOUND)
-async def cancel(task_id: str, principal: CurrentPrincipal, relay: CurrentRelay) -> Envelope:
-    await relay.tasks.cancel(principal.tenant_id, task_id)
+async def cancel(task_id: str, principal: CurrentPrincipal, tasks: TasksDep) -> Envelope:
+    await tasks.cancel(principal.tenant_id, task_id)
     return Envelope(code=1, description="Cancelled", result=task_id)

@@ -8,7 +8,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 
 from mjrelay.api.contract import errors
-from mjrelay.api.deps import CurrentRelay
+from mjrelay.api.deps import PushDep
 from mjrelay.api.wire import Envelope
 from mjrelay.engines.upstream_push import NOTIFY_PATH
 
@@ -21,7 +21,7 @@ router = APIRouter(tags=["upstream"])
     responses=errors(400, 401, 413),  # the raw body is read and checked by the push service
 )
 async def notify(
-    channel: str, task_id: str, signature: str, request: Request, relay: CurrentRelay
+    channel: str, task_id: str, signature: str, request: Request, push: PushDep
 ) -> Envelope:
-    used = await relay.push.receive(channel, task_id, signature, await request.body())
+    used = await push.receive(channel, task_id, signature, await request.body())
     return Envelope(code=1, description="applied" if used else "ignored", result=None)

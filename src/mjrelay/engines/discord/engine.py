@@ -18,6 +18,7 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from mjrelay.core.background import repeat
 from mjrelay.core.errors import InternalFailure, NotFound, RelayError
 from mjrelay.core.ids import now_ms
 from mjrelay.core.logging import get_logger
@@ -653,8 +654,9 @@ class DiscordEngine(Engine):
         timeout = self._options.timeout_minutes * 60
         grace = self._options.deleted_grace_seconds
         last_lease = time.monotonic()
-        while True:
-            await asyncio.sleep(0.5)
+
+        async def check() -> None:
+            nonlocal last_lease
             now = time.monotonic()
             for inflight in self.tracker.jobs():
                 if now - inflight.started > timeout:
@@ -674,6 +676,8 @@ class DiscordEngine(Engine):
                     await self._renew_lease()
                 except Exception:
                     log.exception("discord lease renewal failed", channel=self.name)
+
+        await repeat("discord watchdog", 0.5, check, log=log.bind(channel=self.name))
 
     def _fingerprint(self) -> str:
         """Identifies the token without revealing it (a short hash, stored with the reason)."""

@@ -8,43 +8,14 @@ carry its options: they hold upstream secrets, tokens and hosts.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Any
 
-from mjrelay.core.settings import Settings
+from mjrelay.core.errors import NotFound
 from mjrelay.domain.channel import ChannelSpec
-from mjrelay.services.channels.manager import declared_channels
 from mjrelay.services.tasks.router import ChannelRouter
 from mjrelay.store.audit import AuditStore
 from mjrelay.store.channels import ChannelStore
-from mjrelay.store.db import Database
-
-
-class ChannelAdmin:
-    """Switches channels on an operator's behalf and records who did it in the audit log."""
-
-    def __init__(
-        self, channels: ChannelStore, audit: AuditStore, declared: list[ChannelSpec]
-    ) -> None:
-        self._channels = channels
-        self._audit = audit
-        self._declared = declared
-
-    @classmethod
-    def build(cls, db: Database, settings: Settings) -> ChannelAdmin:
-        """Over one database, with the channels ``settings`` declare (CLI and admin API)."""
-        return cls(ChannelStore(db), AuditStore(db), declared_channels(settings))
-
-    async def switch(self, name: str, *, paused: bool, actor: str) -> ChannelSpec | None:
-        """Pause or resume ``name`` and audit it as ``actor``; None (and no audit) if unknown."""
-        spec = await switch_channel(self._channels, self._declared, name, paused=paused)
-        if spec is not None:
-            action = "channel.disable" if paused else "channel.enable"
-            await self._audit.add(actor, action, f"channel:{name}", {})
-        return spec
-
-    async def listing(self, router: ChannelRouter) -> list[dict[str, Any]]:
-        """Every channel as the admin API shows it (see ``channel_listing``)."""
-        return await channel_listing(self._channels, self._declared, router)
 
 
 async def switch_channel(
@@ -113,3 +84,48 @@ async def channel_listing(
             }
         )
     return listing
+
+
+class ChannelAdmin:
+    """Lists channels, and switches one on an operator's behalf with an audit row.
+
+    ``mjrelay.wiring`` builds it twice: for the running relay (with its router, so listings show
+    health and load, and with the channel manager's refresh, so this instance routes by a switch
+    at once) and for the CLI, which has neither: other instances pick the switch up on their
+    next periodic refresh.
+    """
+
+    def __init__(
+        self,
+        store: ChannelStore,
+        audit: AuditStore,
+        declared: list[ChannelSpec],
+        *,
+        router: ChannelRouter | None = None,
+        refresh: Callable[[], Awaitable[object]] | None = None,
+    ) -> None:
+        self._store = store
+        self._audit = audit
+        self._declared = declared
+        self._router = router
+        self._refresh = refresh
+
+    async def listing(self) -> list[dict[str, Any]]:
+        """Every channel as the admin API shows it (see ``channel_listing``)."""
+        if self._router is None:
+            raise RuntimeError("channel listings need the running relay's router")
+        return await channel_listing(self._store, self._declared, self._router)
+
+    async def switch(self, name: str, *, paused: bool, actor: str) -> ChannelSpec:
+        """Disable (pause) or enable ``name`` and audit it as ``actor``.
+
+        NotFound (and no audit row) when there is no such channel.
+        """
+        spec = await switch_channel(self._store, self._declared, name, paused=paused)
+        if spec is None:
+            raise NotFound(f"channel {name!r}: no such channel")
+        action = "channel.disable" if paused else "channel.enable"
+        await self._audit.add(actor, action, f"channel:{name}", {})
+        if self._refresh is not None:
+            await self._refresh()
+        return spec

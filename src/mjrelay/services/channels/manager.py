@@ -10,9 +10,7 @@ never fatal to the others.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-
+from mjrelay.core.background import Periodic, run_periodically
 from mjrelay.core.logging import get_logger
 from mjrelay.core.settings import Settings
 from mjrelay.domain.channel import ChannelSpec
@@ -37,44 +35,47 @@ def declared_channels(settings: Settings) -> list[ChannelSpec]:
 class ChannelManager:
     def __init__(
         self,
-        settings: Settings,
+        declared: list[ChannelSpec],
         store: ChannelStore,
         registry: EngineRegistry,
         context: EngineContext,
         *,
+        refresh_seconds: float,
         injected: bool = False,
         kinds: dict[str, EngineKind] | None = None,
     ) -> None:
-        self._settings = settings
+        # Only what it uses of the settings: the config's channels and the refresh pace.
+        self._declared_specs = declared
+        self._refresh_seconds = refresh_seconds
         self._store = store
         self._registry = registry
         self._context = context
         # Engines handed to Relay.build (tests): the registry is fixed, the table is not used.
         self._injected = injected
         self._kinds = kinds if kinds is not None else builtin_kinds()
-        self._declared = {spec.name for spec in declared_channels(settings)}
+        self._declared = {spec.name for spec in declared}
         self._sink: UpdateSink | None = None
-        self._watcher: asyncio.Task[None] | None = None
+        self._watcher: Periodic | None = None
         self._broken: set[str] = set()
 
     async def load(self) -> None:
         """Sync declared channels into the database and build their engines (not started)."""
         if self._injected:
             return
-        await self._store.sync_declared(declared_channels(self._settings))
+        await self._store.sync_declared(self._declared_specs)
         await self.refresh()
 
     def watch(self, sink: UpdateSink) -> None:
         """Start engines of channels added later with ``sink``, re-reading the table."""
         self._sink = sink
         if not self._injected and self._watcher is None:
-            self._watcher = asyncio.create_task(self._watch_forever(), name="mjrelay-channels")
+            self._watcher = run_periodically(
+                "channel refresh", self._refresh_seconds, self._refresh_round, log=log
+            )
 
     async def stop(self) -> None:
         if self._watcher is not None:
-            self._watcher.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._watcher
+            await self._watcher.stop()
             self._watcher = None
 
     def _wanted(self, spec: ChannelSpec) -> bool:
@@ -111,10 +112,5 @@ class ChannelManager:
                 self._broken.add(spec.name)
             return None
 
-    async def _watch_forever(self) -> None:
-        while True:
-            await asyncio.sleep(self._settings.channel_refresh_seconds)
-            try:
-                await self.refresh()
-            except Exception:
-                log.exception("channel refresh failed")
+    async def _refresh_round(self) -> None:
+        await self.refresh()

@@ -8,13 +8,11 @@ from typing import Any
 
 from mjrelay.core.errors import NotFound, ValidationFailed
 from mjrelay.core.money import show, to_units
-from mjrelay.core.settings import Settings
 from mjrelay.services.operator.pricing import PriceBook
 from mjrelay.store.audit import AuditEntry, AuditStore
 from mjrelay.store.db import Database
 from mjrelay.store.keys import KeyAccount, KeyAccounts, KeyInfo, KeyStore
 from mjrelay.store.ledger import Entry, LedgerStore
-from mjrelay.store.prices import PriceStore
 from mjrelay.store.search import FoundTask, TaskQuery, search_tasks
 
 
@@ -50,18 +48,6 @@ class AdminService:
         self._ledger = ledger
         self._prices = prices
         self._audit = audit
-
-    @classmethod
-    def build(cls, db: Database, settings: Settings) -> AdminService:
-        """For the CLI, which has a database but no running relay."""
-        return cls(
-            db,
-            KeyStore(db),
-            KeyAccounts(db),
-            LedgerStore(db),
-            PriceBook(settings.ledger, PriceStore(db)),
-            AuditStore(db),
-        )
 
     # ---- tenants and keys ---------------------------------------------------------------------
 

@@ -19,7 +19,7 @@ from collections.abc import Callable
 import httpx
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
-from mjrelay.core.background import stop_task
+from mjrelay.core.background import Periodic, run_periodically
 from mjrelay.core.errors import ValidationFailed
 from mjrelay.core.ids import now_ms
 from mjrelay.core.logging import get_logger
@@ -73,7 +73,7 @@ class CallbackService:
         )
         self._hooks: OrderedDict[str, Hook | None] = OrderedDict()
         self._wake = asyncio.Event()
-        self._worker: asyncio.Task[None] | None = None
+        self._worker: Periodic | None = None
         self._secrets: dict[int, str] = {}
 
     # ---- submit side --------------------------------------------------------------------------
@@ -136,24 +136,31 @@ class CallbackService:
     # ---- delivery -----------------------------------------------------------------------------
 
     async def start(self) -> None:
-        self._worker = asyncio.create_task(self._run(), name="mjrelay-callbacks")
+        self._worker = run_periodically(
+            "callback delivery",
+            self._settings.poll_seconds,
+            self._drain,
+            log=log,
+            sleep=self._idle,
+            wait_first=False,
+        )
 
     async def stop(self) -> None:
-        await stop_task(self._worker)
-        self._worker = None
+        if self._worker is not None:
+            await self._worker.stop()
+            self._worker = None
         await self._client.aclose()
 
-    async def _run(self) -> None:
-        while True:
-            try:
-                delivered = await self.run_once()
-            except Exception:
-                log.exception("callback delivery round failed")
-                delivered = 0
-            if delivered == 0:
-                self._wake.clear()
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(), self._settings.poll_seconds)
+    async def _drain(self) -> None:
+        """Deliver rounds back to back while there is work; the loop then idles."""
+        while await self.run_once():
+            pass
+
+    async def _idle(self, seconds: float) -> None:
+        """Wait for the poll interval, or less when a task with a hook changes (``on_task``)."""
+        self._wake.clear()
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._wake.wait(), seconds)
 
     async def run_once(self) -> int:
         """Deliver every due head-of-line callback once; returns how many were attempted."""

@@ -7,32 +7,26 @@ status, free the slot, queue callbacks, count metrics).
 
 from __future__ import annotations
 
-import asyncio
 import time
 
-import httpx
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from mjrelay.core.background import stop_task
+from mjrelay.core.background import Periodic, run_periodically
 from mjrelay.core.errors import RateLimited
 from mjrelay.core.logging import get_logger
-from mjrelay.core.netguard import Resolver, default_resolver
-from mjrelay.core.settings import Settings
+from mjrelay.core.settings.operator import RateLimitSettings
 from mjrelay.domain.record import TaskRecord
 from mjrelay.domain.task import TaskStatus
 from mjrelay.services.operator.admin import AdminService
 from mjrelay.services.operator.callbacks import CallbackService
 from mjrelay.services.operator.metrics import Metrics
 from mjrelay.services.operator.pricing import PriceBook
-from mjrelay.services.operator.ratelimit import Limiter, build_limiter
+from mjrelay.services.operator.ratelimit import Limiter
 from mjrelay.services.tasks.admission import Submitter
 from mjrelay.services.tasks.lifecycle import TaskLifecycle
-from mjrelay.store.audit import AuditStore
 from mjrelay.store.callbacks import CallbackStore, Hook
-from mjrelay.store.db import Database
-from mjrelay.store.keys import KeyAccounts, KeyStore, Principal
+from mjrelay.store.keys import KeyAccounts, Principal
 from mjrelay.store.ledger import Charge, LedgerStore
-from mjrelay.store.prices import PriceStore
 from mjrelay.store.tasks import InsertHook
 
 log = get_logger("mjrelay.operator")
@@ -42,40 +36,35 @@ RECONCILE_SECONDS = 60.0
 
 
 class Operator:
+    """The paid side of the relay: ledger, limits, callbacks, admin use cases and metrics.
+
+    It receives its stores and collaborators ready-made (``mjrelay.wiring`` builds them), and of
+    the settings only the default rate limits it applies to keys without their own.
+    """
+
     def __init__(
         self,
-        settings: Settings,
-        db: Database,
         *,
-        limiter: Limiter | None = None,
-        callback_transport: httpx.AsyncBaseTransport | None = None,
-        resolver: Resolver = default_resolver,
+        ledger: LedgerStore,
+        accounts: KeyAccounts,
+        prices: PriceBook,
+        limiter: Limiter,
+        callbacks: CallbackService,
+        admin: AdminService,
+        metrics: Metrics,
+        rate_limits: RateLimitSettings,
     ) -> None:
-        self.settings = settings
-        self.db = db
-        self.metrics = Metrics()
-        self.ledger = LedgerStore(db)
-        self.accounts = KeyAccounts(db)
-        self.prices = PriceBook(settings.ledger, PriceStore(db))
-        self.limiter = (
-            limiter
-            if limiter is not None
-            else build_limiter(settings.redis_url, prefix=settings.redis_prefix)
-        )
-        self.callbacks = CallbackService(
-            CallbackStore(db),
-            settings.callbacks,
-            self.metrics,
-            public_url=settings.public_url,
-            transport=callback_transport,
-            resolver=resolver,
-        )
-        self.admin = AdminService(
-            db, KeyStore(db), self.accounts, self.ledger, self.prices, AuditStore(db)
-        )
+        self.metrics = metrics
+        self.ledger = ledger
+        self.accounts = accounts
+        self.prices = prices
+        self.limiter = limiter
+        self.callbacks = callbacks
+        self.admin = admin
+        self._rate_limits = rate_limits
         self.gate = OperatorGate(self)
         self._limits: dict[int, tuple[float, float, int]] = {}
-        self._reconciler: asyncio.Task[None] | None = None
+        self._reconciler: Periodic | None = None
 
     def attach(self, lifecycle: TaskLifecycle) -> None:
         lifecycle.add_listener(self.metrics.on_task)
@@ -87,10 +76,14 @@ class Operator:
         await self.prices.load()
         await self.reconcile()
         await self.callbacks.start()
-        self._reconciler = asyncio.create_task(self._reconcile_forever(), name="mjrelay-ledger")
+        self._reconciler = run_periodically(
+            "ledger reconcile", RECONCILE_SECONDS, self._reconcile_round, log=log
+        )
 
     async def stop(self) -> None:
-        await stop_task(self._reconciler)
+        if self._reconciler is not None:
+            await self._reconciler.stop()
+            self._reconciler = None
         await self.callbacks.stop()
         await self.limiter.close()
 
@@ -127,13 +120,8 @@ class Operator:
                 log.info("ledger " + kind + " on recovery", task_id=task_id)
         return closed
 
-    async def _reconcile_forever(self) -> None:
-        while True:
-            await asyncio.sleep(RECONCILE_SECONDS)
-            try:
-                await self.reconcile()
-            except Exception:
-                log.exception("ledger reconcile failed")
+    async def _reconcile_round(self) -> None:
+        await self.reconcile()
 
     # ---- limits -----------------------------------------------------------------------------
 
@@ -144,7 +132,7 @@ class Operator:
         if cached is not None and now - cached[0] < LIMITS_CACHE_SECONDS:
             return cached[1], cached[2]
         account = await self.accounts.get(key_id)
-        defaults = self.settings.rate_limits
+        defaults = self._rate_limits
         rate = defaults.requests_per_second
         in_flight = defaults.max_in_flight
         if account is not None:
@@ -157,7 +145,7 @@ class Operator:
 
     async def check_request(self, principal: Principal) -> None:
         """Requests per second for the caller's key: HTTP 429 with Retry-After beyond it."""
-        defaults = self.settings.rate_limits
+        defaults = self._rate_limits
         rate = (
             principal.rate_per_second
             if principal.rate_per_second is not None

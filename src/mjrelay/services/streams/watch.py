@@ -12,9 +12,11 @@ from mjrelay.store.tasks import TaskStore
 
 
 class TaskWatcher:
-    def __init__(self, store: TaskStore, broker: TaskBroker) -> None:
+    def __init__(self, store: TaskStore, broker: TaskBroker, *, heartbeat_seconds: float) -> None:
         self._store = store
         self._broker = broker
+        # How long a stream may stay silent before a keep-alive comment (proxies drop idle ones).
+        self.heartbeat_seconds = heartbeat_seconds
 
     async def watch_task(self, tenant_id: int, task_id: str) -> tuple[Subscription, TaskEvent]:
         """Follow one of the caller's tasks; an unknown or foreign id is TaskNotFound."""

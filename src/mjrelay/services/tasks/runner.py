@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-
+from mjrelay.core.background import Periodic, run_periodically
 from mjrelay.core.ids import now_ms
 from mjrelay.core.logging import get_logger
 from mjrelay.domain.task import TaskStatus
@@ -33,19 +31,20 @@ class Runner:
         self._engines = engines
         self._timeout_seconds = timeout_seconds
         self._sweep_interval = sweep_interval
-        self._sweeper: asyncio.Task[None] | None = None
+        self._sweeper: Periodic | None = None
 
     async def start(self) -> None:
         for engine in self._engines.all():
             await engine.start(self._on_update)
         await self.recover()
-        self._sweeper = asyncio.create_task(self._sweep_forever(), name="mjrelay-sweeper")
+        self._sweeper = run_periodically(
+            "timeout sweep", self._sweep_interval, self._sweep_round, log=log
+        )
 
     async def stop(self) -> None:
         if self._sweeper is not None:
-            self._sweeper.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._sweeper
+            await self._sweeper.stop()
+            self._sweeper = None
         for engine in self._engines.all():
             await engine.stop()
 
@@ -103,10 +102,5 @@ class Runner:
             )
         return len(expired)
 
-    async def _sweep_forever(self) -> None:
-        while True:
-            await asyncio.sleep(self._sweep_interval)
-            try:
-                await self.sweep()
-            except Exception:
-                log.exception("timeout sweep failed")
+    async def _sweep_round(self) -> None:
+        await self.sweep()

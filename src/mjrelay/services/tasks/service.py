@@ -21,7 +21,6 @@ from mjrelay.core.errors import (
 )
 from mjrelay.core.ids import new_task_id, now_ms
 from mjrelay.core.logging import get_logger
-from mjrelay.core.settings import Settings
 from mjrelay.domain.custom_id import ButtonKind, CustomIdError, parse_custom_id
 from mjrelay.domain.prompts import numbered_prompts
 from mjrelay.domain.record import TaskRecord
@@ -43,6 +42,7 @@ from mjrelay.services.tasks.admission import SubmitGate, Submitter
 from mjrelay.services.tasks.cache import CachedWire
 from mjrelay.services.tasks.dispatch import Dispatcher
 from mjrelay.services.tasks.lifecycle import TaskLifecycle
+from mjrelay.services.tasks.limits import TaskLimits
 from mjrelay.store.tasks import DuplicateTaskId
 
 log = get_logger("mjrelay.tasks")
@@ -94,18 +94,16 @@ class Common:
 class TaskService:
     def __init__(
         self,
-        settings: Settings,
+        limits: TaskLimits,
         lifecycle: TaskLifecycle,
         engines: EngineRegistry,
         media: MediaStore,
         fetcher: ImageFetcher,
+        dispatcher: Dispatcher,
         gate: SubmitGate | None = None,
-        dispatcher: Dispatcher | None = None,
     ) -> None:
-        from mjrelay.services.tasks.router import ChannelRouter
-
-        self._dispatcher = dispatcher or Dispatcher(engines, ChannelRouter(engines), lifecycle)
-        self._settings = settings
+        self._dispatcher = dispatcher
+        self._task_limits = limits
         self._gate = gate
         self._lifecycle = lifecycle
         self._store = lifecycle.store
@@ -114,7 +112,7 @@ class TaskService:
         self._media = media
         self._fetcher = fetcher
         self._limits = ImageLimits(
-            max_bytes=settings.max_image_bytes, max_pixels=settings.max_image_pixels
+            max_bytes=limits.max_image_bytes, max_pixels=limits.max_image_pixels
         )
 
     # ---- submits -------------------------------------------------------------------------
@@ -283,9 +281,9 @@ class TaskService:
         if prompt is not None and not isinstance(prompt, str):
             raise ValidationFailed("prompt: must be a string")
         text = (prompt or "").strip()
-        if len(text) > self._settings.max_prompt_chars:
+        if len(text) > self._task_limits.max_prompt_chars:
             raise ValidationFailed(
-                f"prompt: longer than {self._settings.max_prompt_chars} characters"
+                f"prompt: longer than {self._task_limits.max_prompt_chars} characters"
             )
         async with self._lifecycle.locks.hold(task_id):
             record = await self._store.get(task_id)
@@ -394,9 +392,9 @@ class TaskService:
         if not isinstance(prompt, str):
             raise ValidationFailed("prompt: must be a string")
         text = prompt.strip()
-        if len(text) > self._settings.max_prompt_chars:
+        if len(text) > self._task_limits.max_prompt_chars:
             raise ValidationFailed(
-                f"prompt: longer than {self._settings.max_prompt_chars} characters"
+                f"prompt: longer than {self._task_limits.max_prompt_chars} characters"
             )
         return text
 
@@ -510,7 +508,7 @@ class TaskService:
                 engine=engine_name,
                 job=job.to_dict(),
                 parent_id=None if parent is None else parent.id,
-                deadline_ms=submitted_at + int(self._settings.task_timeout_seconds * 1000),
+                deadline_ms=submitted_at + int(self._task_limits.task_timeout_seconds * 1000),
             )
             writes = None
             if self._gate is not None:
