@@ -83,6 +83,14 @@ def migrate(config: ConfigOption = None) -> None:
     typer.echo("database is up to date")
 
 
+@app.command("settings")
+def settings_reference_command() -> None:
+    """Print every setting: its key, environment variable, default and meaning (Markdown)."""
+    from mjrelay.core.settings.reference import settings_reference
+
+    typer.echo(settings_reference(), nl=False)
+
+
 def main() -> None:
     app(prog_name="mjrelay")
 
