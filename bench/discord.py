@@ -33,14 +33,13 @@ import httpx  # noqa: E402
 import orjson  # noqa: E402
 import websockets  # noqa: E402
 
-from mjrelay.core.settings import Settings  # noqa: E402
 from mjrelay.domain.channel import ChannelSpec, PendingTask  # noqa: E402
 from mjrelay.domain.task import TaskAction, TaskStatus  # noqa: E402
 from mjrelay.engines.base import EngineJob, TaskUpdate  # noqa: E402
 from mjrelay.engines.discord import discord_kind  # noqa: E402
 from mjrelay.engines.discord.engine import DiscordEngine  # noqa: E402
 from mjrelay.engines.discord.payloads import Target, imagine, new_nonce  # noqa: E402
-from mjrelay.engines.kinds import EngineContext  # noqa: E402
+from mjrelay.engines.kinds import EngineContext, EngineDefaults  # noqa: E402
 from mjrelay.media.store import MediaStore  # noqa: E402
 
 # ---- the fake, in its own process ---------------------------------------------------------------
@@ -145,7 +144,7 @@ async def _engine(options: dict[str, Any], core: int, queue: int, data: Path) ->
         options={**options, "core_size": min(core, 12), "queue_size": queue},
     )
     context = EngineContext(
-        settings=Settings(data_dir=data, create_initial_key=False),
+        defaults=EngineDefaults(),
         media=MediaStore(data / "images"),
         channel_state=MemoryState(),
         channel_tasks=NoTasks(),

@@ -19,7 +19,7 @@ from mjrelay.core.logging import get_logger
 from mjrelay.core.netguard import Resolver, default_resolver
 from mjrelay.core.settings import Settings
 from mjrelay.engines.base import Engine
-from mjrelay.engines.kinds import EngineContext
+from mjrelay.engines.kinds import EngineContext, EngineDefaults
 from mjrelay.engines.registry import EngineRegistry
 from mjrelay.media.backends import build_backend
 from mjrelay.media.fetch import ImageFetcher
@@ -127,13 +127,18 @@ class Relay:
         )
         channel_store = ChannelStore(db)
         context = EngineContext(
-            settings=settings,
+            defaults=EngineDefaults(
+                public_url=settings.public_url,
+                max_image_bytes=settings.max_image_bytes,
+                submit_timeout_seconds=routing.submit_timeout_seconds,
+                sandbox=settings.sandbox,
+            ),
             media=media,
             channel_state=channel_store,
             channel_tasks=task_store,
             instance_id=secrets.token_hex(8),
             http_transport=upstream_transport,
-            extras={"redispatch": Redispatcher(dispatcher, lifecycle)},
+            redispatch=Redispatcher(dispatcher, lifecycle),
         )
         fetcher = ImageFetcher(max_bytes=settings.max_image_bytes, transport=fetch_transport)
         paid = _PaidSide.build(

@@ -10,14 +10,14 @@ breakers, the CLI and the database need no change.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 import httpx
 from pydantic import BaseModel, ValidationError
 
-from mjrelay.core.settings import Settings
+from mjrelay.core.settings import SandboxSettings
 from mjrelay.domain.channel import ChannelSpec, PendingTask
 from mjrelay.engines.base import Engine
 from mjrelay.media.store import MediaStore
@@ -49,11 +49,29 @@ class ChannelTasks(Protocol):
         ...
 
 
+#: Moves a job off a channel that died (task id, channel to avoid, reason); False when no other
+#: channel took it and the task was failed instead. Implemented by ``services.tasks.redispatch``.
+Redispatch = Callable[[str, str, str], Awaitable[bool]]
+
+
+@dataclass(frozen=True)
+class EngineDefaults:
+    """The relay-wide values an engine falls back on where its channel's options are silent.
+
+    Engines get these, not the whole ``Settings``: what an engine may depend on is listed here.
+    """
+
+    public_url: str = ""
+    max_image_bytes: int = 10 * 1024 * 1024
+    submit_timeout_seconds: float = 20.0
+    sandbox: SandboxSettings = field(default_factory=SandboxSettings)
+
+
 @dataclass(frozen=True)
 class EngineContext:
     """What the relay lends every engine. Engines never see routes or SQL, only these."""
 
-    settings: Settings
+    defaults: EngineDefaults
     media: MediaStore
     channel_state: ChannelState
     channel_tasks: ChannelTasks
@@ -61,8 +79,8 @@ class EngineContext:
     instance_id: str
     # Injected into outbound HTTP clients by tests/benchmarks; None = real network.
     http_transport: httpx.AsyncBaseTransport | None = None
-    # Kind-specific collaborators (e.g. the upstream callback signer), by name.
-    extras: dict[str, Any] = field(default_factory=dict)
+    # Lets an engine hand its jobs to another channel (a Discord account whose token died).
+    redispatch: Redispatch | None = None
 
 
 Factory = Callable[[ChannelSpec, Any, EngineContext], Engine]

@@ -372,7 +372,7 @@ def sandbox_kind() -> EngineKind:
 
     def build(spec: ChannelSpec, options: Any, context: EngineContext) -> Engine:
         merged = SandboxSettings.model_validate(
-            {**context.settings.sandbox.model_dump(), **spec.options}
+            {**context.defaults.sandbox.model_dump(), **spec.options}
         )
         return SandboxEngine(merged, context.media, name=spec.name)
 

@@ -136,8 +136,8 @@ class UpstreamEngine(Engine):
         self._options = options
         self._context = context
         self._media = context.media
-        settings = context.settings
-        self._public_url = (options.public_url or settings.public_url).rstrip("/")
+        defaults = context.defaults
+        self._public_url = (options.public_url or defaults.public_url).rstrip("/")
         self._signer = CallbackSigner(spec.name, options.callback_secret or options.secret)
         self._scrub = Scrubber(options.base_url)
         self._client = UpstreamClient(
@@ -151,7 +151,7 @@ class UpstreamEngine(Engine):
         allow = {self._scrub.host, *(h.lower() for h in options.mirror_allow_hosts)}
         self._mirror = ImageMirror(
             context.media,
-            max_bytes=options.mirror_max_bytes or settings.max_image_bytes,
+            max_bytes=options.mirror_max_bytes or defaults.max_image_bytes,
             allow_hosts=frozenset(allow),
             transport=context.http_transport,
         )
@@ -166,7 +166,7 @@ class UpstreamEngine(Engine):
                 max_seconds=max(options.poll_max_seconds, options.poll_min_seconds),
                 ramp_seconds=options.poll_ramp_seconds,
                 lost_after_misses=options.lost_after_misses,
-                submit_grace_seconds=settings.routing.submit_timeout_seconds + 30,
+                submit_grace_seconds=defaults.submit_timeout_seconds + 30,
             ),
             on_task=self._on_polled,
             on_lost=self._on_lost,

@@ -15,7 +15,7 @@ import base64
 import contextlib
 import hashlib
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable
 from typing import Any
 
 from mjrelay.core.background import repeat
@@ -44,7 +44,6 @@ from mjrelay.media.store import BASE_URL_MARKER
 
 log = get_logger("mjrelay.engines.discord")
 
-Redispatch = Callable[[str, str, str], Awaitable[bool]]
 LEASE_TTL_MS = 30_000
 _MIME = {"png": "image/png", "jpg": "image/jpeg", "jpeg": "image/jpeg", "webp": "image/webp"}
 _BOT_IDS = frozenset(payloads.APPLICATION_IDS.values())
@@ -76,7 +75,7 @@ class DiscordEngine(Engine):
         self.slots = Slots(options.core_size, options.queue_size)
         self.gateway: GatewayClient | None = None
         self.disabled_reason = ""
-        self._redispatch: Redispatch | None = context.extras.get("redispatch")
+        self._redispatch = context.redispatch
         self._sink: UpdateSink | None = None
         self._state: dict[str, Any] = {}
         self._background: set[asyncio.Task[Any]] = set()
@@ -238,7 +237,7 @@ class DiscordEngine(Engine):
             return
         wait = min(
             self._options.ready_timeout_seconds,
-            self._context.settings.routing.submit_timeout_seconds / 2,
+            self._context.defaults.submit_timeout_seconds / 2,
         )
         try:
             await asyncio.wait_for(gateway.ready.wait(), wait)
