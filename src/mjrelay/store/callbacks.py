@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlalchemy.orm import aliased
@@ -14,6 +14,9 @@ from mjrelay.core.ids import now_ms
 from mjrelay.core.signing import new_secret
 from mjrelay.store.db import Database
 from mjrelay.store.models import ApiKeyRow, CallbackAttemptRow, CallbackRow, TaskHookRow
+
+#: Outbox states that will never be attempted again.
+FINISHED_STATES = ("delivered", "failed", "superseded")
 
 
 @dataclass(frozen=True, slots=True)
@@ -241,6 +244,32 @@ class CallbackStore:
                         error=error[:300],
                     )
                 )
+
+    async def prune_finished(self, before_ms: int, *, batch: int = 1000) -> int:
+        """Delete up to ``batch`` callbacks that finished (delivered, failed or superseded)
+        before ``before_ms``, with their delivery log; returns how many went.
+
+        Batched so one prune never holds a long write lock (SQLite) or a huge transaction;
+        pending rows are never touched, whatever their age.
+        """
+        doomed = (
+            select(CallbackRow.id)
+            .where(
+                CallbackRow.state.in_(FINISHED_STATES),
+                CallbackRow.finished_ms.is_not(None),
+                CallbackRow.finished_ms < before_ms,
+            )
+            .limit(batch)
+        )
+        async with self._db.sessions() as session, session.begin():
+            ids = list((await session.execute(doomed)).scalars())
+            if not ids:
+                return 0
+            await session.execute(
+                delete(CallbackAttemptRow).where(CallbackAttemptRow.callback_id.in_(ids))
+            )
+            await session.execute(delete(CallbackRow).where(CallbackRow.id.in_(ids)))
+        return len(ids)
 
     async def log(self, task_id: str) -> list[dict[str, Any]]:
         """The task's deliveries, oldest first, each with its attempts (the tenant's view)."""

@@ -109,6 +109,15 @@ class CallbackSettings(BaseModel):
         1.0, gt=0, description="Seconds between checks of the outbox for deliveries due."
     )
     concurrency: int = Field(16, ge=1, description="Deliveries in progress at once per instance.")
+    keep_finished_hours: float = Field(
+        168.0,
+        ge=0,
+        description="Hours a delivered, abandoned or superseded callback (and its delivery log) "
+        "is kept before it is pruned; 0 keeps them forever. Pending deliveries are never pruned.",
+    )
+    prune_seconds: float = Field(
+        600.0, gt=0, description="Seconds between two prunes of finished callbacks."
+    )
 
 
 class OperatorSettings(BaseModel):

@@ -74,6 +74,7 @@ class CallbackService:
         self._hooks: OrderedDict[str, Hook | None] = OrderedDict()
         self._wake = asyncio.Event()
         self._worker: Periodic | None = None
+        self._pruner: Periodic | None = None
         self._secrets: dict[int, str] = {}
 
     # ---- submit side --------------------------------------------------------------------------
@@ -144,12 +145,34 @@ class CallbackService:
             sleep=self._idle,
             wait_first=False,
         )
+        if self._settings.keep_finished_hours > 0:
+            self._pruner = run_periodically(
+                "callback pruning", self._settings.prune_seconds, self.prune, log=log
+            )
 
     async def stop(self) -> None:
-        if self._worker is not None:
-            await self._worker.stop()
-            self._worker = None
+        for loop in (self._worker, self._pruner):
+            if loop is not None:
+                await loop.stop()
+        self._worker = self._pruner = None
         await self._client.aclose()
+
+    async def prune(self) -> int:
+        """Delete callbacks finished longer than ``keep_finished_hours`` ago (0: keep all).
+
+        Delivered rows hold a copy of the task JSON each; without pruning the outbox grows with
+        every state of every task for the life of the database.
+        """
+        keep_hours = self._settings.keep_finished_hours
+        if keep_hours <= 0:
+            return 0
+        before_ms = int((self._clock() - keep_hours * 3600) * 1000)
+        pruned = 0
+        while batch := await self._store.prune_finished(before_ms):
+            pruned += batch
+        if pruned:
+            log.info("callbacks pruned", count=pruned, older_than_hours=keep_hours)
+        return pruned
 
     async def _drain(self) -> None:
         """Deliver rounds back to back while there is work; the loop then idles."""
