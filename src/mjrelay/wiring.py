@@ -222,6 +222,7 @@ class Relay:
         log.info("relay started", database=self.db.engine.url.render_as_string(hide_password=True))
 
     async def stop(self) -> None:
+        self.health.drain()  # readiness answers 503 from the first moment of shutdown
         await self.channels.stop()
         await self.runner.stop()
         await self.ops.stop()

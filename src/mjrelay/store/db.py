@@ -70,6 +70,20 @@ class Database:
         async with self.engine.connect() as connection:
             await connection.execute(text("SELECT 1"))
 
+    async def schema_is_current(self) -> bool:
+        """Whether the database is stamped with this code's newest migration (a rolling deploy
+        runs migrations first; an instance of newer code on an older schema is not ready)."""
+        from alembic.runtime.migration import MigrationContext
+
+        from mjrelay.store.migrate import head_revisions
+
+        def current(sync_connection: Any) -> frozenset[str]:
+            return frozenset(MigrationContext.configure(sync_connection).get_current_heads())
+
+        async with self.engine.connect() as connection:
+            stamped = await connection.run_sync(current)
+        return stamped == head_revisions()
+
     async def dispose(self) -> None:
         if self.sqlite_reader is not None:
             self.sqlite_reader.close()

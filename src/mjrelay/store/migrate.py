@@ -6,6 +6,7 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
+from alembic.script import ScriptDirectory
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 
@@ -20,3 +21,8 @@ def alembic_config(url: str) -> Config:
 
 def upgrade(url: str, revision: str = "head") -> None:
     command.upgrade(alembic_config(url), revision)
+
+
+def head_revisions() -> frozenset[str]:
+    """The newest revision(s) this code ships: what a current database is stamped with."""
+    return frozenset(ScriptDirectory.from_config(alembic_config("sqlite://")).get_heads())

@@ -25,6 +25,7 @@ async def landing() -> dict[str, Any]:
         "docs": "/docs",
         "openapi": "/openapi.json",
         "health": "/healthz",
+        "ready": "/readyz",
     }
 
 
@@ -33,6 +34,14 @@ async def healthz(health: HealthDep) -> dict[str, Any]:
     """200 while the database answers; 503 (the envelope) when it does not."""
     await health.check()
     return {"status": "ok"}
+
+
+@router.get("/readyz", responses=errors(503))
+async def readyz(health: HealthDep) -> dict[str, Any]:
+    """200 when this instance should get traffic: the database answers, its schema is this
+    version's, and the instance is not shutting down; 503 (the envelope, saying why) otherwise."""
+    await health.ready()
+    return {"status": "ready"}
 
 
 @router.get("/mj/image/{key}", response_class=StreamingResponse, responses=errors(404))
