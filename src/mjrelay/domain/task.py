@@ -65,6 +65,8 @@ class TaskAction(StrEnum):
 class BotType(StrEnum):
     MID_JOURNEY = "MID_JOURNEY"
     NIJI_JOURNEY = "NIJI_JOURNEY"
+    # Face swap runs on InsightFace, not on a Midjourney bot; peers name its tasks so.
+    INSIGHT_FACE = "INSIGHT_FACE"
 
 
 class SpeedMode(StrEnum):
