@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from mjrelay.api.routes.submit import CurrentSubmitter, answer
+from mjrelay.api.routes.submit import CurrentSubmitter
 from mjrelay.api.wire import Envelope, SwapFaceRequest
 
 router = APIRouter(prefix="/mj/insight-face", tags=["submit"])
@@ -21,11 +21,15 @@ def _given(base64: object, url: object) -> object:
 
 @router.post("/swap", response_model=Envelope)
 async def swap(body: SwapFaceRequest, who: CurrentSubmitter) -> Envelope:
-    return answer(
-        await who.tasks.swap_face(
-            who.tenant_id,
-            _given(body.source_base64, body.source_url),
-            _given(body.target_base64, body.target_url),
-            who.common(body),
-        )
+    submitted = await who.tasks.swap_face(
+        who.tenant_id,
+        _given(body.source_base64, body.source_url),
+        _given(body.target_base64, body.target_url),
+        who.common(body),
+    )
+    return Envelope(
+        code=int(submitted.code),
+        description=submitted.description,
+        result=submitted.task_id,
+        properties=submitted.properties,
     )

@@ -66,7 +66,7 @@ async def _submitter(
 CurrentSubmitter = Annotated[Submitter, Depends(_submitter)]
 
 
-def answer(submitted: Submitted) -> Envelope:
+def _answer(submitted: Submitted) -> Envelope:
     return Envelope(
         code=int(submitted.code),
         description=submitted.description,
@@ -80,12 +80,12 @@ async def imagine(body: ImagineRequest, who: CurrentSubmitter) -> Envelope:
     images = body.base64_array
     if body.base64 and images is None:
         images = [body.base64]
-    return answer(await who.tasks.imagine(who.tenant_id, body.prompt, images, who.common(body)))
+    return _answer(await who.tasks.imagine(who.tenant_id, body.prompt, images, who.common(body)))
 
 
 @router.post("/action", response_model=Envelope)
 async def action(body: ActionRequest, who: CurrentSubmitter) -> Envelope:
-    return answer(
+    return _answer(
         await who.tasks.action(
             who.tenant_id, body.task_id, body.custom_id, body.enable_remix, who.common(body)
         )
@@ -94,7 +94,7 @@ async def action(body: ActionRequest, who: CurrentSubmitter) -> Envelope:
 
 @router.post("/modal", response_model=Envelope)
 async def modal(body: ModalRequest, who: CurrentSubmitter) -> Envelope:
-    return answer(
+    return _answer(
         await who.tasks.modal(
             who.tenant_id,
             body.task_id,
@@ -107,24 +107,26 @@ async def modal(body: ModalRequest, who: CurrentSubmitter) -> Envelope:
 
 @router.post("/blend", response_model=Envelope)
 async def blend(body: BlendRequest, who: CurrentSubmitter) -> Envelope:
-    return answer(
+    return _answer(
         await who.tasks.blend(who.tenant_id, body.base64_array, body.dimensions, who.common(body))
     )
 
 
 @router.post("/describe", response_model=Envelope)
 async def describe(body: DescribeRequest, who: CurrentSubmitter) -> Envelope:
-    return answer(await who.tasks.describe(who.tenant_id, body.base64, body.link, who.common(body)))
+    return _answer(
+        await who.tasks.describe(who.tenant_id, body.base64, body.link, who.common(body))
+    )
 
 
 @router.post("/shorten", response_model=Envelope)
 async def shorten(body: ShortenRequest, who: CurrentSubmitter) -> Envelope:
-    return answer(await who.tasks.shorten(who.tenant_id, body.prompt, who.common(body)))
+    return _answer(await who.tasks.shorten(who.tenant_id, body.prompt, who.common(body)))
 
 
 @router.post("/change", response_model=Envelope)
 async def change(body: ChangeRequest, who: CurrentSubmitter) -> Envelope:
-    return answer(
+    return _answer(
         await who.tasks.change(
             who.tenant_id, body.task_id, body.action, body.index, who.common(body)
         )
@@ -133,13 +135,13 @@ async def change(body: ChangeRequest, who: CurrentSubmitter) -> Envelope:
 
 @router.post("/simple-change", response_model=Envelope)
 async def simple_change(body: SimpleChangeRequest, who: CurrentSubmitter) -> Envelope:
-    return answer(await who.tasks.simple_change(who.tenant_id, body.content, who.common(body)))
+    return _answer(await who.tasks.simple_change(who.tenant_id, body.content, who.common(body)))
 
 
 @router.post("/video", response_model=Envelope)
 async def video(body: VideoRequest, who: CurrentSubmitter) -> Envelope:
     if is_extend(body.action):
-        return answer(
+        return _answer(
             await who.tasks.extend_video(
                 who.tenant_id, body.task_id, body.index, body.motion, who.common(body)
             )
@@ -148,7 +150,7 @@ async def video(body: VideoRequest, who: CurrentSubmitter) -> Envelope:
         raise ValidationFailed("taskId: only with action extend (a new video takes an image)")
     image = body.image if body.image not in (None, "") else body.base64
     options = (body.motion, body.video_type, body.batch_size, body.loop)
-    return answer(
+    return _answer(
         await who.tasks.video(
             who.tenant_id, body.prompt, image, body.end_image, options, who.common(body)
         )
@@ -158,7 +160,7 @@ async def video(body: VideoRequest, who: CurrentSubmitter) -> Envelope:
 @router.post("/edits", response_model=Envelope)
 @router.post("/edit", response_model=Envelope)
 async def edits(body: EditRequest, who: CurrentSubmitter) -> Envelope:
-    return answer(
+    return _answer(
         await who.tasks.edit(
             who.tenant_id, TaskAction.EDIT, body.prompt, body.image, body.mask_base64,
             who.common(body),
@@ -168,7 +170,7 @@ async def edits(body: EditRequest, who: CurrentSubmitter) -> Envelope:
 
 @router.post("/retexture", response_model=Envelope)
 async def retexture(body: EditRequest, who: CurrentSubmitter) -> Envelope:
-    return answer(
+    return _answer(
         await who.tasks.edit(
             who.tenant_id, TaskAction.RETEXTURE, body.prompt, body.image, body.mask_base64,
             who.common(body),
