@@ -190,7 +190,8 @@ async def test_oversized_chunked_body_without_content_length(client: httpx.Async
 
 async def test_a_body_just_under_the_limit_is_read(client: httpx.AsyncClient) -> None:
     padding = "x" * (LIMIT - 100)
-    body = json.dumps({"prompt": "a cat", "state": padding}).encode()
+    # In a field the request ignores: ``state`` is capped at 255 characters (issue 11).
+    body = json.dumps({"prompt": "a cat", "padding": padding}).encode()
     assert len(body) < LIMIT
     answer = await submit(client, "/mj/submit/imagine", json.loads(body))
     assert answer["code"] == 1
@@ -241,3 +242,21 @@ async def test_deeply_nested_json_is_a_400(client: httpx.AsyncClient) -> None:
     )
     assert response.status_code == 400
     assert response.json()["code"] == 4 and "Traceback" not in response.text
+
+
+async def test_state_and_notify_hook_are_capped_on_every_submit(client: httpx.AsyncClient) -> None:
+    """The peers' caps: ``state`` at most 255 characters, ``notifyHook`` at most 2,000."""
+    at_cap = await submit(client, "/mj/submit/imagine", {"prompt": "a cat", "state": "s" * 255})
+    assert at_cap["code"] == 1, at_cap
+    grid = await imagine_done(client, "a dog")
+    long_hook = "http://example.com/" + "h" * 2000
+    bodies = {
+        "/mj/submit/imagine": {"prompt": "a cat"},
+        "/mj/submit/shorten": {"prompt": "a cat"},
+        "/mj/submit/action": {"taskId": grid["id"], "customId": button(grid, label="U1")},
+    }
+    for path, body in bodies.items():
+        state = await submit(client, path, {**body, "state": "s" * 256})
+        assert (state["code"], state["description"][:6]) == (4, "state:"), (path, state)
+        hook = await submit(client, path, {**body, "notifyHook": long_hook})
+        assert (hook["code"], hook["description"][:11]) == (4, "notifyHook:"), (path, hook)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 from collections import Counter
 from collections.abc import AsyncIterator
 from decimal import Decimal
@@ -13,6 +14,8 @@ import pytest
 from tests.support.live import LiveRelay, running_relay, wait_for_status
 from tests.support.operator import BACKENDS, StallingEngine, balance_of, database_url, ledger_rows
 from tests.support.settings import fast_settings
+from tests.support.waiting import until_async
+from tests.support.wire import png_bytes
 
 from mjrelay.core.settings import SandboxSettings
 from mjrelay.domain.task import TaskStatus
@@ -188,3 +191,33 @@ async def test_uploads_are_charged_at_once(live: LiveRelay) -> None:
     assert [(u["keyId"], u["tasks"], u["charged"]) for u in usage if u["keyId"] == key_id] == [
         (key_id, 0, "0.0500")
     ]
+
+
+async def test_a_video_job_is_reserved_settled_and_refunded_like_every_action(
+    tmp_path: Path,
+) -> None:
+    settings = fast_settings(
+        tmp_path / "data",
+        sandbox=SandboxSettings(job_seconds=3, progress_steps=1, core_size=2, queue_size=2),
+    )
+    start = "data:image/png;base64," + base64.b64encode(png_bytes(64, 64)).decode()
+    async with running_relay(settings) as live:
+        key, key_id = await _paying_key(live, "2.0")
+        async with live.client(key) as client:
+            bad = await client.post("/mj/submit/video", json={"image": start, "motion": "x"})
+            assert bad.json()["code"] == 4
+            assert await balance_of(live.relay.db, key_id) == Decimal("2.0")  # nothing reserved
+            body = {"image": start, "batchSize": 1}
+            kept = (await client.post("/mj/submit/video", json=body)).json()
+            cancelled = (await client.post("/mj/submit/video", json=body)).json()
+            assert (kept["code"], cancelled["code"]) == (1, 1)
+            assert await balance_of(live.relay.db, key_id) == Decimal("0.4")  # 2 x VIDEO 0.8
+            await client.post(f"/mj/task/{cancelled['result']}/cancel")
+            await wait_for_status(client, kept["result"], {"SUCCESS"}, within=60)
+
+            async def refunded() -> bool:
+                return await balance_of(live.relay.db, key_id) == Decimal("1.2")
+
+            await until_async(refunded)
+        kinds = Counter(row.kind for row in await ledger_rows(live.relay.db, key_id))
+        assert kinds["reserve"] == 2 and kinds["refund"] == 1

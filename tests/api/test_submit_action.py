@@ -43,6 +43,8 @@ UPSCALE_LABELS = [
     "➡️",
     "⬆️",
     "⬇️",
+    "Animate (High motion)",
+    "Animate (Low motion)",
 ]
 
 

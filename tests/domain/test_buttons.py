@@ -65,6 +65,8 @@ def test_upscale_buttons() -> None:
         ("", "➡️", f"MJ::JOB::pan_right::1::{H}::SOLO"),
         ("", "⬆️", f"MJ::JOB::pan_up::1::{H}::SOLO"),
         ("", "⬇️", f"MJ::JOB::pan_down::1::{H}::SOLO"),
+        ("Animate (High motion)", "🎞️", f"MJ::JOB::animate_high::1::{H}::SOLO"),
+        ("Animate (Low motion)", "🎞️", f"MJ::JOB::animate_low::1::{H}::SOLO"),
     ]
     assert [parse_custom_id(b.custom_id).action for b in upscale_buttons(H)] == [
         TaskAction.UPSCALE,
@@ -76,6 +78,7 @@ def test_upscale_buttons() -> None:
         TaskAction.ZOOM,
         TaskAction.CUSTOM_ZOOM,
         *[TaskAction.PAN] * 4,
+        *[TaskAction.VIDEO] * 2,
     ]
 
 

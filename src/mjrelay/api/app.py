@@ -23,7 +23,17 @@ from mjrelay.api.middleware import (
     ModePrefixMiddleware,
     NulInURLMiddleware,
 )
-from mjrelay.api.routes import account, admin, metrics, service, streams, submit, tasks, upstream
+from mjrelay.api.routes import (
+    account,
+    admin,
+    insight_face,
+    metrics,
+    service,
+    streams,
+    submit,
+    tasks,
+    upstream,
+)
 from mjrelay.api.routes.ui import install_ui
 from mjrelay.services.container import Services
 
@@ -93,7 +103,8 @@ def create_app(relay: Services, *, manage_lifecycle: bool = True) -> FastAPI:
     )
     app.state.base_urls = base_urls = BaseURLs(relay.settings.public_url)
     install_error_handlers(app)
-    for module in (service, submit, tasks, account, admin, metrics, streams, upstream):
+    routers = (service, submit, insight_face, tasks, account, admin, metrics, streams, upstream)
+    for module in routers:
         app.include_router(declare_error_statuses(module.router))
     install_ui(app)
     # Pure ASGI middleware, outermost last: mode prefix -> NUL in URL -> body limit -> JSON body

@@ -56,10 +56,14 @@ class RequestModel(WireModel):
 
 
 class SubmitCommon(RequestModel):
-    state: str | None = Field(None, description="Echoed back in the task's `state`.")
-    notify_hook: str | None = Field(None, description="Callback URL for every state change.")
+    state: str | None = Field(None, description="Echoed back in the task's `state` (≤ 255).")
+    notify_hook: str | None = Field(
+        None, description="Callback URL for every state change (≤ 2,000 characters)."
+    )
     bot_type: str | None = Field(None, description="MID_JOURNEY (default) or NIJI_JOURNEY.")
     account_filter: dict[str, Any] | None = None
+    # Clients of the peers send the speed mode in the body too; the path prefix decides it.
+    mode: Any = Field(None, description="FAST, RELAX or TURBO (accepted; the path prefix rules).")
 
 
 class ImagineRequest(SubmitCommon):
@@ -106,6 +110,33 @@ class SimpleChangeRequest(SubmitCommon):
 
 class UploadRequest(SubmitCommon):
     base64_array: Any = None
+
+
+class VideoRequest(SubmitCommon):
+    prompt: Any = Field(None, description="Motion prompt; may be empty for a plain animate.")
+    image: Any = Field(None, description="Start frame: URL, data URL or bare base64.")
+    base64: Any = Field(None, description="Alias of `image` some clients send.")
+    end_image: Any = Field(None, description="Optional last frame (URL, data URL, base64).")
+    loop: Any = Field(None, description="End on the start frame (default false).")
+    motion: Any = Field(None, description="low (default) or high, any case.")
+    video_type: Any = Field(None, description="vid_1.1_i2v_480 (SD, default) or vid_1.1_i2v_720.")
+    batch_size: Any = Field(None, description="1, 2 or 4 videos (default 4).")
+    action: Any = Field(None, description="Empty for a new video, `extend` to extend one.")
+    task_id: Any = Field(None, description="With `extend`: the finished video task.")
+    index: Any = Field(None, description="With `extend`: which video of the task (0-based).")
+
+
+class EditRequest(SubmitCommon):
+    prompt: Any = Field(None, description="What to change (required).")
+    image: Any = Field(None, description="The image: URL, data URL or bare base64 (PNG).")
+    mask_base64: Any = Field(None, description="Optional mask of the region to edit.")
+
+
+class SwapFaceRequest(SubmitCommon):
+    source_base64: Any = Field(None, description="The face, as a data URL or bare base64.")
+    source_url: Any = Field(None, description="The face as a URL (instead of sourceBase64).")
+    target_base64: Any = Field(None, description="The picture to put the face on.")
+    target_url: Any = Field(None, description="The picture as a URL (instead of targetBase64).")
 
 
 class ListByConditionRequest(RequestModel):

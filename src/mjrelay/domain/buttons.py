@@ -38,7 +38,7 @@ def grid_buttons(job_hash: str) -> list[Button]:
 
 
 def upscale_buttons(job_hash: str) -> list[Button]:
-    """The buttons under a single upscaled image: upscale, vary, zoom and pan."""
+    """The buttons under a single upscaled image: upscale, vary, zoom, pan, then animate."""
     styled = ButtonKind.UPSAMPLE_STYLED
     pans = (("left", "⬅️"), ("right", "➡️"), ("up", "⬆️"), ("down", "⬇️"))
     return [
@@ -51,14 +51,15 @@ def upscale_buttons(job_hash: str) -> list[Button]:
         _button(CustomId(ButtonKind.OUTPAINT, 1, job_hash, "75"), "Zoom Out 1.5x", "🔍"),
         _button(CustomId(ButtonKind.CUSTOM_ZOOM, 1, job_hash), "Custom Zoom", "🔍"),
         *(_button(CustomId(ButtonKind.PAN, 1, job_hash, d), emoji=e) for d, e in pans),
+        *animate_buttons(job_hash),
     ]
 
 
 def animate_buttons(job_hash: str) -> list[Button]:
     """Animate (High/Low motion) under an upscaled image: each makes a VIDEO task.
 
-    Kept apart from :func:`upscale_buttons` until ``/mj/submit/action`` routes VIDEO presses to
-    an engine that renders them (issue 11); then an upscaled image carries both sets.
+    The last two of :func:`upscale_buttons`; kept callable alone for engines and tests that
+    need just these.
     """
     return [
         _button(CustomId(ButtonKind.ANIMATE, 1, job_hash, m), f"Animate ({label})", _ANIMATE_EMOJI)

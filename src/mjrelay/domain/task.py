@@ -62,9 +62,17 @@ class TaskAction(StrEnum):
         return None
 
 
+# Actions that make videos, and the ones only Midjourney's web service (or InsightFace) runs:
+# engines that cannot serve them decline them by these sets.
+VIDEO_ACTIONS = frozenset({TaskAction.VIDEO, TaskAction.VIDEO_EXTEND})
+WEB_ONLY_ACTIONS = frozenset({TaskAction.EDIT, TaskAction.RETEXTURE, TaskAction.SWAP_FACE})
+
+
 class BotType(StrEnum):
     MID_JOURNEY = "MID_JOURNEY"
     NIJI_JOURNEY = "NIJI_JOURNEY"
+    # Face swap runs on InsightFace, not on a Midjourney bot; peers name its tasks so.
+    INSIGHT_FACE = "INSIGHT_FACE"
 
 
 class SpeedMode(StrEnum):

@@ -45,6 +45,10 @@ class EngineJob:
     dimensions: str = ""
     link: str = ""
     enable_remix: bool = False
+    # Video jobs: ``vid_1.1_i2v_480`` (SD) or ``vid_1.1_i2v_720`` (HD); '' means SD. A field of
+    # its own rather than a prompt flag: Midjourney's prompt has no resolution parameter, and
+    # the renderer must not guess the size from the text the client wrote.
+    video_type: str = ""
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
@@ -77,6 +81,7 @@ class EngineJob:
             dimensions=data.get("dimensions", ""),
             link=data.get("link", ""),
             enable_remix=bool(data.get("enable_remix", False)),
+            video_type=str(data.get("video_type", "")),
         )
 
 

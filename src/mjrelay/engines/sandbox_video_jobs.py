@@ -2,10 +2,11 @@
 
 Three kinds of job end here: a new video (``VIDEO``: pressed Animate on an image, or submitted
 with a start image), an extension (``VIDEO_EXTEND``: pressed Extend on a single video), and
-singling out one video of a batch (``video_virtual_upscale::<i>``, an ``UPSCALE``). The video
-options travel in the prompt the way the fork writes them for Discord (``--motion high``,
-``--end loop``, ``--bs 2``), so ``EngineJob`` needs no new fields; the second input image, if
-any, is the end frame.
+singling out one video of a batch (``video_virtual_upscale::<i>``, an ``UPSCALE``); a reroll
+pressed on a video batch renders the batch again from the same inputs. The video options travel
+in the prompt the way the fork writes them for Discord (``--motion high``, ``--end loop``,
+``--bs 2``); the resolution is ``EngineJob.video_type`` (Midjourney's prompt has no flag for
+it); the second input image, if any, is the end frame.
 
 Renders go through the shared :class:`VideoRenderer`, whose cap keeps video from starving image
 jobs; what each render cost is logged and kept in the engine state.
@@ -17,6 +18,7 @@ import asyncio
 import io
 import re
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from PIL import Image
@@ -33,6 +35,7 @@ from mjrelay.engines.sandbox_video import (
     RenderedVideo,
     VideoRenderer,
     VideoRequest,
+    VideoType,
     thumbnail_webp,
 )
 from mjrelay.media.store import MediaStore
@@ -56,8 +59,23 @@ def is_video_job(job: EngineJob) -> bool:
     """Whether the job makes or picks videos (and so belongs to :class:`SandboxVideoJobs`)."""
     if job.action in (TaskAction.VIDEO, TaskAction.VIDEO_EXTEND):
         return True
+    if _rerolls_a_video(job):
+        return True
     custom = _custom(job)
     return custom is not None and custom.kind is ButtonKind.VIDEO_VIRTUAL_UPSCALE
+
+
+def _rerolls_a_video(job: EngineJob) -> bool:
+    return (
+        job.action is TaskAction.REROLL
+        and job.parent is not None
+        and job.parent.action is TaskAction.VIDEO
+    )
+
+
+def _video_type(value: str) -> VideoType:
+    """The job's video type; '' (jobs stored before the field existed, Animate presses) is SD."""
+    return VideoType(value) if value else VideoType.SD
 
 
 def _batch_size(prompt: str) -> int:
@@ -74,6 +92,24 @@ def _encode_png(image: Image.Image) -> bytes:
     out = io.BytesIO()
     image.save(out, format="PNG")
     return out.getvalue()
+
+
+@dataclass(frozen=True, slots=True)
+class _BatchInputs:
+    """What a batch was rendered from, kept in its engine state so a reroll can render again."""
+
+    start_key: str
+    end_key: str
+    motion: Motion
+    video_type: VideoType
+
+    def to_dict(self) -> dict[str, str]:
+        return {
+            "start_key": self.start_key,
+            "end_key": self.end_key,
+            "motion": self.motion.value,
+            "video_type": self.video_type.value,
+        }
 
 
 class SandboxVideoJobs:
@@ -95,7 +131,29 @@ class SandboxVideoJobs:
             return self._pick(job, job_hash, parent_state, custom.index)
         if job.action is TaskAction.VIDEO_EXTEND:
             return await self._extend(job, job_hash, parent_state, custom)
+        if _rerolls_a_video(job):
+            return await self._reroll(job, job_hash, parent_state)
         return await self._animate(job, job_hash, parent_state, custom)
+
+    async def _reroll(
+        self, job: EngineJob, job_hash: str, parent_state: dict[str, Any]
+    ) -> TaskUpdate:
+        """The parent batch rendered again from the inputs it kept (a batch, not a grid)."""
+        inputs = parent_state.get("inputs")
+        if not isinstance(inputs, dict) or not inputs.get("start_key"):
+            raise ValueError("the parent video keeps no start image to render again")
+        prompt = job.prompt or (job.parent.prompt if job.parent else "")
+        return await self._render_batch(
+            job,
+            job_hash,
+            prompt,
+            _BatchInputs(
+                start_key=str(inputs["start_key"]),
+                end_key=str(inputs.get("end_key") or ""),
+                motion=Motion(str(inputs.get("motion") or Motion.LOW.value)),
+                video_type=_video_type(str(inputs.get("video_type") or "")),
+            ),
+        )
 
     async def _animate(
         self,
@@ -114,15 +172,23 @@ class SandboxVideoJobs:
             motion = found.group(1).lower() if found else Motion.LOW.value
         else:
             raise ValueError("a video needs a start image")
-        start = await asyncio.to_thread(self._load_image, start_key)
-        end = await asyncio.to_thread(self._load_image, end_key) if end_key else None
+        inputs = _BatchInputs(start_key, end_key, Motion(motion), _video_type(job.video_type))
+        return await self._render_batch(job, job_hash, prompt, inputs)
+
+    async def _render_batch(
+        self, job: EngineJob, job_hash: str, prompt: str, inputs: _BatchInputs
+    ) -> TaskUpdate:
+        start = await asyncio.to_thread(self._load_image, inputs.start_key)
+        end = await asyncio.to_thread(self._load_image, inputs.end_key) if inputs.end_key else None
         loop = _LOOP.search(prompt) is not None
         requests = [
-            VideoRequest(start, Motion(motion), end=end, loop=loop, variant=v)
+            VideoRequest(
+                start, inputs.motion, video_type=inputs.video_type, end=end, loop=loop, variant=v
+            )
             for v in range(_batch_size(prompt))
         ]
         videos = await asyncio.gather(*(self._renderer.render(r) for r in requests))
-        return await self._finish(job, job_hash, list(videos), prompt, batch=True)
+        return await self._finish(job, job_hash, list(videos), prompt, batch=True, inputs=inputs)
 
     async def _extend(
         self,
@@ -180,6 +246,7 @@ class SandboxVideoJobs:
         prompt: str,
         *,
         batch: bool,
+        inputs: _BatchInputs | None = None,
     ) -> TaskUpdate:
         video_keys, thumb_keys, still_keys = [], [], []
         for video in videos:
@@ -206,6 +273,17 @@ class SandboxVideoJobs:
         buttons = (
             video_batch_buttons(job_hash, len(videos)) if batch else single_video_buttons(job_hash)
         )
+        state: dict[str, Any] = {
+            "job_hash": job_hash,
+            "video_keys": video_keys,
+            "thumb_keys": thumb_keys,
+            "still_keys": still_keys,
+            "frame_count": frames,
+            "render_seconds": round(wall, 3),
+            "render_cpu_seconds": round(cpu, 3),
+        }
+        if inputs is not None:
+            state["inputs"] = inputs.to_dict()
         return TaskUpdate(
             job.task_id,
             TaskStatus.SUCCESS,
@@ -219,13 +297,5 @@ class SandboxVideoJobs:
             prompt=prompt,
             prompt_en=prompt,
             properties={"finalPrompt": prompt},
-            engine_state={
-                "job_hash": job_hash,
-                "video_keys": video_keys,
-                "thumb_keys": thumb_keys,
-                "still_keys": still_keys,
-                "frame_count": frames,
-                "render_seconds": round(wall, 3),
-                "render_cpu_seconds": round(cpu, 3),
-            },
+            engine_state=state,
         )

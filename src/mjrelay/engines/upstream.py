@@ -30,7 +30,7 @@ from mjrelay.core.errors import (
 from mjrelay.core.logging import get_logger
 from mjrelay.core.urls import configured_url
 from mjrelay.domain.channel import ChannelSpec, PendingTask
-from mjrelay.domain.task import TaskAction, TaskStatus
+from mjrelay.domain.task import VIDEO_ACTIONS, WEB_ONLY_ACTIONS, TaskAction, TaskStatus
 from mjrelay.engines.base import Admission, Engine, EngineJob, TaskUpdate, UpdateSink
 from mjrelay.engines.kinds import EngineContext, EngineKind
 from mjrelay.engines.push import TaskLoader
@@ -199,6 +199,13 @@ class UpstreamEngine(Engine):
         await asyncio.gather(*tasks, return_exceptions=True)
         await self._client.close()
         await self._mirror.close()
+
+    def refusal(self, job: EngineJob) -> str | None:
+        """Video and editor jobs are not relayed yet (issue 11, a later step): decline them so
+        routing tries a channel that can, instead of failing the submit here."""
+        if job.action in VIDEO_ACTIONS or job.action in WEB_ONLY_ACTIONS:
+            return f"upstream channel {self.name} does not relay {job.action.value} yet"
+        return None
 
     async def submit(self, job: EngineJob) -> Admission:
         path, body = await self._request_for(job)

@@ -35,6 +35,7 @@ from mjrelay.services.tasks.breaker import BreakerBoard, BreakerState
 from mjrelay.services.tasks.cache import WireCache
 from mjrelay.services.tasks.dispatch import Dispatcher
 from mjrelay.services.tasks.errors import (
+    ActionDeclined,
     ChannelBusy,
     ChannelFailed,
     CircuitOpen,
@@ -318,3 +319,37 @@ async def test_a_declined_job_does_not_take_the_half_open_probe(rig: Rig) -> Non
     await rig.imagine()
     # The probe is still free for a job the channel would actually try.
     assert rig.breakers.of("primary").available()
+
+
+async def test_every_channel_declining_answers_code_4_naming_the_action(rig: Rig) -> None:
+    rig.primary.declines = "the Discord bot cannot run IMAGINE"
+    rig.backup.declines = "upstream channel backup does not relay IMAGINE yet"
+    record = await rig.new_task()
+    with pytest.raises(NoChannelTookTheJob) as raised:
+        await rig.dispatcher.dispatch(record, rig.dispatcher.plan(""))
+    assert raised.value.code == 4
+    assert raised.value.description == (
+        "action: no channel can run IMAGINE (the Discord bot cannot run IMAGINE; "
+        "upstream channel backup does not relay IMAGINE yet)"
+    )
+    # Declining is not failing: neither breaker counts it.
+    assert rig.breakers.of("primary").failures == rig.breakers.of("backup").failures == 0
+
+
+async def test_a_declined_pinned_action_answers_code_4_naming_the_action(rig: Rig) -> None:
+    rig.primary.declines = "Discord account primary does not relay VIDEO yet"
+    action = await rig.new_task(TaskAction.VIDEO)
+    with pytest.raises(ActionDeclined) as raised:
+        await rig.dispatcher.dispatch(action, None)
+    assert raised.value.code == 4
+    assert raised.value.description.startswith("action: no channel can run VIDEO (Discord")
+    assert rig.primary.submitted == []
+
+
+async def test_one_channel_declining_among_failures_keeps_the_last_failure_code(rig: Rig) -> None:
+    rig.primary.declines = "not this one"
+    rig.backup.answer = NotFound("backup has no account")
+    record = await rig.new_task()
+    with pytest.raises(NoChannelTookTheJob) as raised:
+        await rig.dispatcher.dispatch(record, rig.dispatcher.plan(""))
+    assert raised.value.code == 3

@@ -13,6 +13,7 @@ from mjrelay.api.wire import (
     BlendRequest,
     ChangeRequest,
     DescribeRequest,
+    EditRequest,
     Envelope,
     ImagineRequest,
     ModalRequest,
@@ -20,9 +21,13 @@ from mjrelay.api.wire import (
     SimpleChangeRequest,
     SubmitCommon,
     UploadRequest,
+    VideoRequest,
 )
+from mjrelay.core.errors import ValidationFailed
+from mjrelay.domain.task import TaskAction
 from mjrelay.media.store import BASE_URL_MARKER
 from mjrelay.services.tasks.service import Common, Submitted, TaskService
+from mjrelay.services.tasks.video_options import is_extend
 from mjrelay.store.keys import Principal
 
 router = APIRouter(prefix="/mj/submit", tags=["submit"])
@@ -131,6 +136,46 @@ async def change(body: ChangeRequest, who: CurrentSubmitter) -> Envelope:
 @router.post("/simple-change", response_model=Envelope)
 async def simple_change(body: SimpleChangeRequest, who: CurrentSubmitter) -> Envelope:
     return _answer(await who.tasks.simple_change(who.tenant_id, body.content, who.common(body)))
+
+
+@router.post("/video", response_model=Envelope)
+async def video(body: VideoRequest, who: CurrentSubmitter) -> Envelope:
+    if is_extend(body.action):
+        return _answer(
+            await who.tasks.extend_video(
+                who.tenant_id, body.task_id, body.index, body.motion, who.common(body)
+            )
+        )
+    if body.task_id not in (None, ""):
+        raise ValidationFailed("taskId: only with action extend (a new video takes an image)")
+    image = body.image if body.image not in (None, "") else body.base64
+    options = (body.motion, body.video_type, body.batch_size, body.loop)
+    return _answer(
+        await who.tasks.video(
+            who.tenant_id, body.prompt, image, body.end_image, options, who.common(body)
+        )
+    )
+
+
+@router.post("/edits", response_model=Envelope)
+@router.post("/edit", response_model=Envelope)
+async def edits(body: EditRequest, who: CurrentSubmitter) -> Envelope:
+    return _answer(
+        await who.tasks.edit(
+            who.tenant_id, TaskAction.EDIT, body.prompt, body.image, body.mask_base64,
+            who.common(body),
+        )
+    )  # fmt: skip
+
+
+@router.post("/retexture", response_model=Envelope)
+async def retexture(body: EditRequest, who: CurrentSubmitter) -> Envelope:
+    return _answer(
+        await who.tasks.edit(
+            who.tenant_id, TaskAction.RETEXTURE, body.prompt, body.image, body.mask_base64,
+            who.common(body),
+        )
+    )  # fmt: skip
 
 
 @router.post("/upload-discord-images", response_model=Envelope)

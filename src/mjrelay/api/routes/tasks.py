@@ -45,6 +45,11 @@ async def fetch(
 
 
 @router.post(
+    "/list-by-ids",
+    response_class=Response,
+    responses={200: {"model": list[Task], "description": "The caller's tasks among `ids`."}},
+)
+@router.post(
     "/list-by-condition",
     response_class=Response,
     responses={200: {"model": list[Task], "description": "The caller's tasks among `ids`."}},

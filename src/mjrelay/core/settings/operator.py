@@ -33,6 +33,13 @@ DEFAULT_PRICES: dict[str, Decimal] = {
     # Charged through the modal submit that they always wait for.
     "INPAINT": Decimal("0"),
     "CUSTOM_ZOOM": Decimal("0"),
+    # Video and the editor (issue 11). Prices are per action (the price model has no batch size
+    # or resolution): a video costs Midjourney about 8 image jobs, an extension about as much.
+    "VIDEO": Decimal("0.8"),
+    "VIDEO_EXTEND": Decimal("0.8"),
+    "EDIT": Decimal("0.1"),
+    "RETEXTURE": Decimal("0.1"),
+    "SWAP_FACE": Decimal("0.05"),
 }
 
 

@@ -24,7 +24,7 @@ from mjrelay.core.ids import now_ms
 from mjrelay.core.logging import get_logger
 from mjrelay.domain.channel import ChannelSpec
 from mjrelay.domain.custom_id import ButtonKind, parse_custom_id
-from mjrelay.domain.task import TaskAction, TaskStatus
+from mjrelay.domain.task import VIDEO_ACTIONS, WEB_ONLY_ACTIONS, TaskAction, TaskStatus
 from mjrelay.engines.base import Admission, Engine, EngineJob, TaskUpdate, UpdateSink
 from mjrelay.engines.discord import messages as msgs
 from mjrelay.engines.discord import payloads
@@ -220,6 +220,12 @@ class DiscordEngine(Engine):
         """Why this account cannot take ``job`` (checked before it is tried), else None."""
         if self.disabled_reason:
             return f"Discord account {self.name} is disabled: {self.disabled_reason}"
+        if job.action in WEB_ONLY_ACTIONS:
+            # Edits, retexture and face swap run only on Midjourney's web service.
+            return f"the Discord bot cannot run {job.action.value}"
+        if job.action in VIDEO_ACTIONS:
+            # Until the engine reads the bot's video replies (issue 11, a later step).
+            return f"Discord account {self.name} does not relay {job.action.value} yet"
         if not self._options.serves_bot(job.bot_type):
             return f"Discord account {self.name} does not serve {job.bot_type}"
         return None

@@ -20,6 +20,7 @@ from mjrelay.domain.record import TaskRecord
 from mjrelay.engines.base import Admission, EngineJob
 from mjrelay.engines.registry import EngineRegistry
 from mjrelay.services.tasks.errors import (
+    ActionDeclined,
     Attempt,
     ChannelDeclined,
     ChannelFailed,
@@ -84,14 +85,17 @@ class Dispatcher:
                 )
         if not problems:
             raise NotFound("no channel is available")
-        raise NoChannelTookTheJob(problems, attempts)
+        raise NoChannelTookTheJob(problems, attempts, job.action.value)
 
     async def _pinned(self, record: TaskRecord, job: EngineJob) -> Admission:
         spec = self._registry.spec(record.engine)
         parent = job.parent.task_id if job.parent else record.id
         if spec is None or self._registry.get(record.engine) is None or not spec.active:
             raise NotFound(f"the channel that made task {parent} is not available")
-        return await self._submit(record.engine, job)
+        try:
+            return await self._submit(record.engine, job)
+        except ChannelDeclined as declined:
+            raise ActionDeclined(job.action.value, declined) from declined
 
     async def _submit(self, channel: str, job: EngineJob) -> Admission:
         """One attempt on one channel, feeding its breaker.

@@ -98,16 +98,43 @@ class Attempt:
         return {"channel": self.channel, "code": self.code, "error": self.error, "at": self.at}
 
 
+def declined_description(action: str, problems: Sequence[ChannelProblem]) -> str:
+    """Why no channel runs ``action``, naming it: what the client must change is the action."""
+    reasons = "; ".join(dict.fromkeys(problem.description for problem in problems))
+    return f"action: no channel can run {action} ({reasons})"
+
+
+class ActionDeclined(RelayError):
+    """The channel an action is pinned to declined it (e.g. Extend on a Discord-made video).
+
+    Code 4, not 3: retrying will not help, the request asks for something this relay's
+    channels do not do.
+    """
+
+    code = ReturnCode.VALIDATION_ERROR
+
+    def __init__(self, action: str, declined: ChannelDeclined) -> None:
+        super().__init__(declined_description(action, [declined]))
+        self.declined = declined
+
+
 class NoChannelTookTheJob(RelayError):
     """Every channel of the plan was tried and none took the job.
 
     Carries the failures of this dispatch (``problems``) and the task's whole attempt history
     (``attempts``, which may include tries from an earlier dispatch). When every channel was
     only temporarily unwilling (full, or its circuit open) the client is told to retry later
-    (23); otherwise the code is that of the last failure, as before.
+    (23); when every channel declined the job (none can run its action: edits on a Discord
+    account), the client is told so with code 4 naming the action; otherwise the code is that
+    of the last failure, as before.
     """
 
-    def __init__(self, problems: Sequence[ChannelProblem], attempts: Sequence[Attempt]) -> None:
+    def __init__(
+        self,
+        problems: Sequence[ChannelProblem],
+        attempts: Sequence[Attempt],
+        action: str = "",
+    ) -> None:
         if not problems:
             raise ValueError("NoChannelTookTheJob needs at least one failed attempt")
         self.problems = tuple(problems)
@@ -116,6 +143,9 @@ class NoChannelTookTheJob(RelayError):
         if all(isinstance(problem, ChannelBusy | CircuitOpen) for problem in self.problems):
             self.code = ReturnCode.QUEUE_REJECTED
             description = "Queue is full, please try again later"
+        elif action and all(isinstance(problem, ChannelDeclined) for problem in self.problems):
+            self.code = ReturnCode.VALIDATION_ERROR
+            description = declined_description(action, self.problems)
         else:
             self.code = last.code
             description = (

@@ -21,7 +21,13 @@ from mjrelay.core.errors import (
 )
 from mjrelay.core.ids import new_task_id, now_ms
 from mjrelay.core.logging import get_logger
-from mjrelay.domain.custom_id import ButtonKind, CustomIdError, parse_custom_id
+from mjrelay.domain.custom_id import (
+    ButtonKind,
+    CustomId,
+    CustomIdError,
+    build_custom_id,
+    parse_custom_id,
+)
 from mjrelay.domain.prompts import numbered_prompts
 from mjrelay.domain.record import TaskRecord
 from mjrelay.domain.task import BotType, Task, TaskAction, TaskStatus
@@ -43,6 +49,11 @@ from mjrelay.services.tasks.cache import CachedWire
 from mjrelay.services.tasks.dispatch import Dispatcher
 from mjrelay.services.tasks.lifecycle import TaskLifecycle
 from mjrelay.services.tasks.limits import TaskLimits
+from mjrelay.services.tasks.video_options import (
+    parse_extend_index,
+    parse_motion,
+    parse_video_options,
+)
 from mjrelay.store.tasks import DuplicateTaskId
 
 log = get_logger("mjrelay.tasks")
@@ -65,6 +76,10 @@ CHANGE_KINDS = {
 _SIMPLE_CHANGE = re.compile(r"^(\d{1,32}) ([UuVv][1-4]|[Rr])$")
 _ZOOM = re.compile(r"--zoom\s+([0-9]*\.?[0-9]+)")
 MAX_LIST_IDS = 1000
+# The peers' caps (the fork refuses longer values): a state is an opaque client tag, a hook a URL.
+MAX_STATE_CHARS = 255
+MAX_NOTIFY_HOOK_CHARS = 2000
+_EDITOR_ACTIONS = (TaskAction.EDIT, TaskAction.RETEXTURE)
 
 
 @dataclass(frozen=True, slots=True)
@@ -188,6 +203,112 @@ class TaskService:
             tenant_id, TaskAction.SHORTEN, common, prompt=text, description=f"/shorten {text}"
         )
 
+    async def video(
+        self,
+        tenant_id: int,
+        prompt: object,
+        image: object,
+        end_image: object,
+        options: tuple[object, object, object, object],
+        common: Common,
+    ) -> Submitted:
+        """A new video from a start image (``options``: motion, videoType, batchSize, loop)."""
+        video = parse_video_options(*options)
+        text = self._optional_prompt(prompt)
+        if image in (None, ""):
+            raise ValidationFailed("image: a start image is required (or action extend + taskId)")
+        start_key = await self._store_image(await self._image_or_url(image, "image"))
+        keys = [start_key]
+        end_url = ""
+        if end_image not in (None, "") and not video.loop:
+            end_key = await self._store_image(await self._image_or_url(end_image, "endImage"))
+            keys.append(end_key)
+            end_url = self._media.url_of(end_key)
+        words = [self._media.url_of(start_key), text, video.prompt_suffix(end_url=end_url)]
+        full = " ".join(word for word in words if word)
+        return await self._create(
+            tenant_id,
+            TaskAction.VIDEO,
+            common,
+            prompt=full,
+            description=f"/video {full}",
+            images=tuple(keys),
+            video_type=video.video_type,
+        )
+
+    async def extend_video(
+        self, tenant_id: int, task_id: object, index: object, motion: object, common: Common
+    ) -> Submitted:
+        """Extend one video of a finished video task (``action: "extend"`` on /submit/video)."""
+        parent = await self._parent(tenant_id, task_id)
+        videos = parent.task.video_urls or []
+        if not videos:
+            raise ValidationFailed(f"taskId: task {parent.id} is not a finished video")
+        number = parse_extend_index(index, len(videos))
+        job_hash = self._job_hash_of(parent)
+        custom_id = build_custom_id(
+            CustomId(ButtonKind.ANIMATE_EXTEND, number, job_hash, parse_motion(motion))
+        )
+        return await self._create(
+            tenant_id,
+            TaskAction.VIDEO_EXTEND,
+            self._inherit(common, parent),
+            prompt=parent.task.prompt,
+            description=f"/up {parent.id} Extend video {number}",
+            custom_id=custom_id,
+            parent=parent,
+        )
+
+    async def edit(
+        self,
+        tenant_id: int,
+        action: TaskAction,
+        prompt: object,
+        image: object,
+        mask: object,
+        common: Common,
+    ) -> Submitted:
+        """An editor job (``EDIT`` or ``RETEXTURE``): a new 2x2 grid from an image and a prompt."""
+        if action not in _EDITOR_ACTIONS:
+            raise ValueError(f"{action} is not an editor action")
+        text = self._prompt(prompt)
+        if image in (None, ""):
+            raise ValidationFailed("image: required")
+        key = await self._store_image(await self._image_or_url(image, "image"))
+        mask_key = ""
+        if mask not in (None, ""):
+            mask_key = await self._store_image(self._image(mask, "maskBase64"))
+        full = f"{self._media.url_of(key)} {text}"
+        return await self._create(
+            tenant_id,
+            action,
+            common,
+            prompt=full,
+            description=f"/{action.value.lower()} {full}",
+            images=(key,),
+            mask=mask_key,
+        )
+
+    async def swap_face(
+        self, tenant_id: int, source: object, target: object, common: Common
+    ) -> Submitted:
+        """Put the face of ``source`` onto ``target`` (either given as base64 or as a URL)."""
+        if source in (None, ""):
+            raise ValidationFailed("sourceBase64: the face image (or sourceUrl) is required")
+        if target in (None, ""):
+            raise ValidationFailed("targetBase64: the target image (or targetUrl) is required")
+        face = await self._store_image(await self._image_or_url(source, "sourceBase64"))
+        picture = await self._store_image(await self._image_or_url(target, "targetBase64"))
+        return await self._create(
+            tenant_id,
+            TaskAction.SWAP_FACE,
+            common,
+            prompt="",
+            description=f"/swap {face} {picture}",
+            images=(face, picture),
+            bot_type=BotType.INSIGHT_FACE.value,
+        )
+
     async def action(
         self,
         tenant_id: int,
@@ -214,18 +335,10 @@ class TaskService:
             suggestions = numbered_prompts(str(parent.task.properties.get("finalPrompt", "")))
             index = parsed.index - 1
             prompt = suggestions[index] if 0 <= index < len(suggestions) else ""
-        common = Common(
-            state=common.state,
-            notify_hook=common.notify_hook,
-            bot_type=common.bot_type or parent.task.bot_type,
-            mode=common.mode or parent.task.mode,
-            key_id=common.key_id,
-            base_url=common.base_url,
-        )
         return await self._create(
             tenant_id,
             parsed.action,
-            common,
+            self._inherit(common, parent),
             prompt=prompt,
             description=f"/up {parent.id} {label}",
             custom_id=custom_id,
@@ -247,6 +360,9 @@ class TaskService:
         ):
             raise ValidationFailed("index: must be 1 to 4 for UPSCALE and VARIATION")
         parent = await self._parent(tenant_id, task_id)
+        if kind == ButtonKind.UPSAMPLE and parent.task.video_urls:
+            # U<i> on a video batch singles out one video, as its buttons do.
+            kind = ButtonKind.VIDEO_VIRTUAL_UPSCALE
         for button in parent.task.buttons:
             try:
                 parsed = parse_custom_id(button.custom_id)
@@ -386,6 +502,53 @@ class TaskService:
 
     # ---- helpers -------------------------------------------------------------------------
 
+    @staticmethod
+    def _inherit(common: Common, parent: TaskRecord) -> Common:
+        """An action runs as its parent did unless the request says otherwise."""
+        return Common(
+            state=common.state,
+            notify_hook=common.notify_hook,
+            bot_type=common.bot_type or parent.task.bot_type,
+            mode=common.mode or parent.task.mode,
+            key_id=common.key_id,
+            base_url=common.base_url,
+        )
+
+    @staticmethod
+    def _job_hash_of(parent: TaskRecord) -> str:
+        """The job hash in the parent's buttons: the id every engine builds its buttons from."""
+        for button in parent.task.buttons:
+            try:
+                job_hash = parse_custom_id(button.custom_id).job_hash
+            except CustomIdError:
+                continue
+            if job_hash:
+                return job_hash
+        raise ValidationFailed(f"taskId: task {parent.id} has no video buttons to extend")
+
+    def _optional_prompt(self, prompt: object) -> str:
+        """A prompt clients may leave empty (plain animate sends "")."""
+        if prompt is None or (isinstance(prompt, str) and not prompt.strip()):
+            return ""
+        return self._prompt(prompt)
+
+    async def _image_or_url(self, value: object, name: str) -> DecodedImage:
+        """An image given as a data URL, bare base64, or an http(s) URL to fetch."""
+        if isinstance(value, str) and value.startswith(("http://", "https://")):
+            try:
+                data = await self._fetcher.fetch(value, purpose=name)
+                return inspect_image_bytes(data, field=name, limits=self._limits)
+            except ImageInputError as exc:
+                raise ValidationFailed(str(exc)) from exc
+        return self._image(value, name)
+
+    @staticmethod
+    def _check_common(common: Common) -> None:
+        if len(common.state) > MAX_STATE_CHARS:
+            raise ValidationFailed(f"state: longer than {MAX_STATE_CHARS} characters")
+        if len(common.notify_hook) > MAX_NOTIFY_HOOK_CHARS:
+            raise ValidationFailed(f"notifyHook: longer than {MAX_NOTIFY_HOOK_CHARS} characters")
+
     def _prompt(self, prompt: object) -> str:
         if prompt is None or (isinstance(prompt, str) and not prompt.strip()):
             raise ValidationFailed("prompt: required")
@@ -458,8 +621,13 @@ class TaskService:
         parent: TaskRecord | None = None,
         status: TaskStatus = TaskStatus.NOT_START,
         enable_remix: bool = False,
+        mask: str = "",
+        video_type: str = "",
+        bot_type: str = "",
     ) -> Submitted:
-        bot_type = self._bot_type(common.bot_type)
+        self._check_common(common)
+        # Face swap is not a Midjourney bot job: its bot type is fixed, not the client's choice.
+        bot_type = bot_type or self._bot_type(common.bot_type)
         # Actions stay on the parent's channel; new jobs follow the router's plan.
         plan: list[str] | None = None
         if parent is not None:
@@ -488,6 +656,8 @@ class TaskService:
                 images=images,
                 dimensions=dimensions,
                 enable_remix=enable_remix,
+                mask=mask,
+                video_type=video_type,
             )
             record = TaskRecord(
                 task=Task(
