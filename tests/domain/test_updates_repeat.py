@@ -54,3 +54,61 @@ def test_new_extras_on_an_unchanged_status_still_apply() -> None:
         record, TaskUpdate(record.id, TaskStatus.IN_PROGRESS, engine_state={"upstream_id": "9"}), 3
     )
     assert record.engine_state == {"upstream_id": "9"}
+
+
+def _finished_with_mirror() -> TaskRecord:
+    """A task whose first SUCCESS report came with the upstream's URL and whose mirror finished."""
+    record = _record()
+    first = TaskUpdate(
+        record.id,
+        TaskStatus.SUCCESS,
+        image_url="http://cdn/x.png",
+        engine_state={"mirror": "pending"},
+        only_if_unfinished=True,
+    )
+    assert apply_update(record, first, 10)
+    mirrored = TaskUpdate(
+        record.id,
+        TaskStatus.SUCCESS,
+        image_url="http://relay/mj/image/a.png",
+        engine_state={"mirror": "done"},
+        requires_state={"mirror": "pending"},
+    )
+    assert apply_update(record, mirrored, 11)
+    return record
+
+
+def test_a_late_first_report_of_the_end_cannot_undo_what_came_after_it() -> None:
+    # A second instance polling the same upstream job reports the same SUCCESS later: it must
+    # not put the upstream's URL (and a pending mirror) back over the finished mirror.
+    record = _finished_with_mirror()
+    late = TaskUpdate(
+        record.id,
+        TaskStatus.SUCCESS,
+        image_url="http://cdn/x.png",
+        engine_state={"mirror": "pending"},
+        only_if_unfinished=True,
+    )
+    assert not apply_update(record, late, 12)
+    assert record.task.image_url == "http://relay/mj/image/a.png"
+    assert record.engine_state == {"mirror": "done"}
+
+
+def test_a_second_mirror_result_is_ignored_once_the_first_one_landed() -> None:
+    record = _finished_with_mirror()
+    other_copy = TaskUpdate(
+        record.id,
+        TaskStatus.SUCCESS,
+        image_url="http://relay/mj/image/b.png",
+        engine_state={"mirror": "done"},
+        requires_state={"mirror": "pending"},
+    )
+    assert not apply_update(record, other_copy, 12)
+    assert record.task.image_url == "http://relay/mj/image/a.png"
+
+
+def test_a_first_report_still_applies_to_an_unfinished_task() -> None:
+    record = _record()
+    update = TaskUpdate(record.id, TaskStatus.SUCCESS, only_if_unfinished=True)
+    assert apply_update(record, update, 10)
+    assert record.task.status == TaskStatus.SUCCESS

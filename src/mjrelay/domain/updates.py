@@ -36,12 +36,22 @@ class TaskUpdate:
     properties: dict[str, Any] = field(default_factory=dict)
     # Private engine state merged into the record; never shown to clients.
     engine_state: dict[str, Any] = field(default_factory=dict)
+    # A first report of an end state: ignored once the task has ended, so a second reporter (another
+    # instance polling the same upstream job, a late push) cannot overwrite what came after it.
+    only_if_unfinished: bool = False
+    # Applies only while the record's private state holds these values (e.g. an image mirror's
+    # result applies only while that mirror is still the pending one).
+    requires_state: dict[str, Any] = field(default_factory=dict)
 
 
 def apply_update(record: TaskRecord, update: TaskUpdate, now_ms: int) -> bool:
     """Apply ``update`` to ``record`` in place; False (and no change) when it would go backwards."""
     task = record.task
     current, target = task.status, update.status
+    if update.only_if_unfinished and current.is_final:
+        return False
+    if any(record.engine_state.get(key) != value for key, value in update.requires_state.items()):
+        return False
     if current == target:
         if target != TaskStatus.IN_PROGRESS or update.progress in (None, task.progress):
             return _merge_extras(record, update)  # a repeat changes nothing but extras

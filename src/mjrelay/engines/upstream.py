@@ -15,7 +15,7 @@ import base64
 import re
 import time
 from collections import OrderedDict
-from typing import Any, Literal
+from typing import Any, Final, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -53,6 +53,8 @@ _MIME = {
 _UPSTREAM_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 _REMEMBERED = 50_000
 MIRROR_RESUME_WINDOW_MS = 24 * 3600 * 1000
+# What a background mirror's result requires of the task: that mirror is still the pending one.
+MIRROR_PENDING: Final = {"mirror": "pending"}
 
 
 class UpstreamOptions(BaseModel):
@@ -422,6 +424,9 @@ class UpstreamEngine(Engine):
             prompt=view.prompt,
             prompt_en=view.prompt,
             properties=view.properties,
+            # Push and polling (maybe on two instances) both see the end: the first report wins,
+            # so a late one cannot put the upstream's URLs back over a finished mirror.
+            only_if_unfinished=True,
         )
         if not urls or not self._options.mirror:
             await self._finish(task_id, _with(base, view.image_url or None, view.image_urls, state))
@@ -477,7 +482,12 @@ class UpstreamEngine(Engine):
         mirrored = await self._mirror_urls(task_id, image_url, image_urls)
         if not mirrored:
             await self._emit(
-                TaskUpdate(task_id, TaskStatus.SUCCESS, engine_state={"mirror": "failed"})
+                TaskUpdate(
+                    task_id,
+                    TaskStatus.SUCCESS,
+                    engine_state={"mirror": "failed"},
+                    requires_state=MIRROR_PENDING,
+                )
             )
             return
         await self._emit(
@@ -487,6 +497,8 @@ class UpstreamEngine(Engine):
                 image_url=mirrored[0],
                 image_urls=mirrored[1:],
                 engine_state={"mirror": "done"},
+                # Another instance may have mirrored (and reported) first: its copy stays.
+                requires_state=MIRROR_PENDING,
             )
         )
 
@@ -539,6 +551,7 @@ def _with(
         prompt_en=base.prompt_en,
         properties=base.properties,
         engine_state=state,
+        only_if_unfinished=base.only_if_unfinished,
     )
 
 
