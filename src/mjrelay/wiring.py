@@ -194,7 +194,7 @@ class Relay:
             dispatcher=dispatcher,
             registry=registry,
             push=PushReceiver(task_store, registry),
-            admin=ops.admin,
+            admin=paid.admin,
             account=AccountService(ops.ledger, ops.key_limits, ops.callbacks),
             channel_admin=ChannelAdmin(
                 channel_store, paid.audit, declared, router=router, refresh=channels.refresh
@@ -233,10 +233,35 @@ class Relay:
 
 
 @dataclass(frozen=True)
+class _OperatorStores:
+    """The operator layer's stores over one database: one set for a relay, or for the CLI."""
+
+    keys: KeyStore
+    accounts: KeyAccounts
+    ledger: LedgerStore
+    prices: PriceBook
+    audit: AuditStore
+
+    @classmethod
+    def over(cls, db: Database, settings: Settings) -> _OperatorStores:
+        return cls(
+            KeyStore(db),
+            KeyAccounts(db),
+            LedgerStore(db),
+            PriceBook(settings.ledger, PriceStore(db)),
+            AuditStore(db),
+        )
+
+    def admin(self, db: Database) -> AdminService:
+        return AdminService(db, self.keys, self.accounts, self.ledger, self.prices, self.audit)
+
+
+@dataclass(frozen=True)
 class _PaidSide:
-    """The operator and the stores the routes' services share with it."""
+    """The operator and the stores and services the routes share with it."""
 
     ops: Operator
+    admin: AdminService
     keys: KeyStore
     audit: AuditStore
 
@@ -251,7 +276,7 @@ class _PaidSide:
         resolver: Resolver,
     ) -> _PaidSide:
         metrics = Metrics()
-        ledger = LedgerStore(db)
+        stores = _OperatorStores.over(db, settings)
         callbacks = CallbackService(
             CallbackStore(db),
             settings.callbacks,
@@ -260,35 +285,23 @@ class _PaidSide:
             transport=callback_transport,
             resolver=resolver,
         )
-        keys = KeyStore(db)
-        accounts = KeyAccounts(db)
-        prices = PriceBook(settings.ledger, PriceStore(db))
-        audit = AuditStore(db)
         ops = Operator(
-            ledger=ledger,
-            accounts=accounts,
-            prices=prices,
+            ledger=stores.ledger,
+            accounts=stores.accounts,
+            prices=stores.prices,
             limiter=limiter
             if limiter is not None
             else build_limiter(settings.redis_url, prefix=settings.redis_prefix),
             callbacks=callbacks,
-            admin=AdminService(db, keys, accounts, ledger, prices, audit),
             metrics=metrics,
             rate_limits=settings.rate_limits,
         )
-        return cls(ops, keys, audit)
+        return cls(ops, stores.admin(db), stores.keys, stores.audit)
 
 
 def build_admin(db: Database, settings: Settings) -> AdminService:
     """The operator use cases over ``db``, for the CLI, which has a database but no relay."""
-    return AdminService(
-        db,
-        KeyStore(db),
-        KeyAccounts(db),
-        LedgerStore(db),
-        PriceBook(settings.ledger, PriceStore(db)),
-        AuditStore(db),
-    )
+    return _OperatorStores.over(db, settings).admin(db)
 
 
 def build_channel_admin(db: Database, settings: Settings) -> ChannelAdmin:

@@ -9,7 +9,7 @@ from tests.support.live import LiveRelay, wait_for_status
 
 
 async def test_a_key_reads_only_its_own_ledger(live: LiveRelay) -> None:
-    admin = live.relay.ops.admin
+    admin = live.relay.admin
     mine, mine_info = await admin.create_key("mine", actor="test", balance=Decimal("1"))
     other, _ = await admin.create_key("other", actor="test", tenant="elsewhere", balance=Decimal(5))
     async with live.client(mine) as client, live.client(other) as stranger:

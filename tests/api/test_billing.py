@@ -29,7 +29,7 @@ async def backend_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIt
 
 
 async def _paying_key(live: LiveRelay, balance: str) -> tuple[str, int]:
-    key, info = await live.relay.ops.admin.create_key(
+    key, info = await live.relay.admin.create_key(
         "payer", actor="test", balance=Decimal(balance)
     )
     return key, info.id
@@ -187,7 +187,7 @@ async def test_uploads_are_charged_at_once(live: LiveRelay) -> None:
         assert await balance_of(live.relay.db, key_id) == Decimal("0.03")
         second = (await client.post("/mj/submit/upload-discord-images", json=body)).json()
         assert second["code"] == 4 and second["description"].startswith("insufficient balance")
-    usage = await live.relay.ops.admin.usage()
+    usage = await live.relay.admin.usage()
     assert [(u["keyId"], u["tasks"], u["charged"]) for u in usage if u["keyId"] == key_id] == [
         (key_id, 0, "0.0500")
     ]

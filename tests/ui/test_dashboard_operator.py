@@ -70,7 +70,7 @@ async def _badge(page: Any, balance: str) -> str:
 async def test_balance_badge_follows_charges_and_account_view(
     live: LiveRelay, browser: Any
 ) -> None:
-    admin = live.relay.ops.admin
+    admin = live.relay.admin
     key, info = await admin.create_key("payer", actor="test", balance=Decimal("1"))
     context = await _signed_in(browser, key)
     page = await context.new_page()
@@ -162,7 +162,7 @@ async def test_operator_manages_keys_in_the_admin_tab(live: LiveRelay, browser: 
         task = (await shop.post("/mj/submit/imagine", json={"prompt": "a"})).json()
         await wait_for_status(shop, task["result"], {"SUCCESS"})
         for _ in range(100):  # the charge settles just after the task succeeds
-            usage_now = await live.relay.ops.admin.usage()
+            usage_now = await live.relay.admin.usage()
             if any(u["keyId"] == key_id and u["held"] == "0.0000" for u in usage_now):
                 break
             await asyncio.sleep(0.02)

@@ -29,7 +29,7 @@ async def test_crash_after_reserve_before_submit_is_refunded(settings_on: Settin
     engine = StallingEngine()
     first = Relay.build(settings_on, engines=[engine])
     await first.start()
-    _key, info = await first.ops.admin.create_key("payer", actor="test", balance=Decimal("1"))
+    _key, info = await first.admin.create_key("payer", actor="test", balance=Decimal("1"))
     submit = asyncio.create_task(
         first.tasks.imagine(info.tenant_id, "a boat", None, Common(key_id=info.id))
     )
@@ -58,7 +58,7 @@ async def test_crash_after_reserve_before_submit_is_refunded(settings_on: Settin
 async def test_reservation_without_a_task_is_refunded_on_start(settings_on: Settings) -> None:
     first = Relay.build(settings_on, engines=[StallingEngine()])
     await first.start()
-    _key, info = await first.ops.admin.create_key("payer", actor="test", balance=Decimal("1"))
+    _key, info = await first.admin.create_key("payer", actor="test", balance=Decimal("1"))
     # What a crash inside a withdrawal would leave: a reservation whose task row is gone.
     await first.ops.ledger.reserve(
         Charge(info.id, info.tenant_id, "1700000000000123", "IMAGINE", "", 1000)

@@ -17,7 +17,6 @@ from mjrelay.core.logging import get_logger
 from mjrelay.core.settings.operator import RateLimitSettings
 from mjrelay.domain.record import TaskRecord
 from mjrelay.domain.task import TaskStatus
-from mjrelay.services.operator.admin import AdminService
 from mjrelay.services.operator.callbacks import CallbackService
 from mjrelay.services.operator.metrics import Metrics
 from mjrelay.services.operator.pricing import PriceBook
@@ -50,7 +49,6 @@ class Operator:
         prices: PriceBook,
         limiter: Limiter,
         callbacks: CallbackService,
-        admin: AdminService,
         metrics: Metrics,
         rate_limits: RateLimitSettings,
     ) -> None:
@@ -60,7 +58,6 @@ class Operator:
         self.prices = prices
         self.limiter = limiter
         self.callbacks = callbacks
-        self.admin = admin
         self._rate_limits = rate_limits
         self.gate = OperatorGate(self)
         self._limits: dict[int, tuple[float, float, int]] = {}

@@ -180,11 +180,7 @@ class TaskService:
         elif link not in (None, ""):
             if not isinstance(link, str):
                 raise ValidationFailed("link: must be a string URL")
-            try:
-                data = await self._fetcher.fetch(link, purpose="link")
-                image = inspect_image_bytes(data, field="link", limits=self._limits)
-            except ImageInputError as exc:
-                raise ValidationFailed(str(exc)) from exc
+            image = await self._fetched_image(link, "link")
         else:
             raise ValidationFailed("base64: an image (data URL) or a link is required")
         key = await self._store_image(image)
@@ -535,12 +531,16 @@ class TaskService:
     async def _image_or_url(self, value: object, name: str) -> DecodedImage:
         """An image given as a data URL, bare base64, or an http(s) URL to fetch."""
         if isinstance(value, str) and value.startswith(("http://", "https://")):
-            try:
-                data = await self._fetcher.fetch(value, purpose=name)
-                return inspect_image_bytes(data, field=name, limits=self._limits)
-            except ImageInputError as exc:
-                raise ValidationFailed(str(exc)) from exc
+            return await self._fetched_image(value, name)
         return self._image(value, name)
+
+    async def _fetched_image(self, url: str, name: str) -> DecodedImage:
+        """Fetch ``url`` SSRF-safely and check it is an image within the limits (code 4 if not)."""
+        try:
+            data = await self._fetcher.fetch(url, purpose=name)
+            return inspect_image_bytes(data, field=name, limits=self._limits)
+        except ImageInputError as exc:
+            raise ValidationFailed(str(exc)) from exc
 
     @staticmethod
     def _check_common(common: Common) -> None:
